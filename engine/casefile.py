@@ -1,0 +1,705 @@
+"""Case files (casefile/1: YAML, JSON, JSON Lines) -> Case: the first stage of the pipeline."""
+
+from __future__ import annotations
+
+import difflib
+import gzip
+import io
+import json
+import math
+import re
+import zlib
+from collections import Counter
+from collections.abc import Callable, Generator, Hashable, Iterable, Iterator
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from yaml.nodes import MappingNode, Node, SequenceNode
+
+from engine.errors import CaseFileError, Problem
+from engine.model import Appeal, Case, Decision, Dispute, Evidence, EvidenceFile, Order, SourceLoc
+
+__all__ = ["case_from_data", "iter_jsonl", "load_case", "load_cases", "parse_case"]
+
+if not getattr(yaml, "__with_libyaml__", False):  # pragma: no cover - depends on the install
+    raise ImportError("engine.casefile needs PyYAML built with libyaml (yaml.CSafeLoader)")
+
+FieldPath = tuple[str | int, ...]
+Locate = Callable[[FieldPath], SourceLoc]
+_Marks = dict[int, tuple[int, int]]  # id(mapping) -> (line, column) where its node starts
+_Flaw = tuple[int, int, str, str, str]  # line, column, "key" | "value", message, hint
+
+_FORMATS: dict[str, Literal["yaml", "json"]] = {".yaml": "yaml", ".yml": "yaml", ".json": "json"}
+_JSONL = (".jsonl", ".jsonl.gz")
+_EXAMPLE_TIME = "2024-03-01T10:00:00+08:00"
+_ONE_CASE = "a case file holds one case: a mapping with case_id, platform, order, dispute, ..."
+_RULINGS = (
+    "refund", "partial_refund", "return_and_refund", "exchange", "compensate", "pay_seller",
+    "not_admissible", "withdrawn", "appeal_rejected", "request_evidence", "refer_to_arbitrator",
+)  # fmt: skip
+_MAX_VALUE_DEPTH = 32  # nesting inside evidence attributes
+# PyYAML's C composer recurses on the C stack and kills the process past ~20,000 nested
+# collections (far fewer in a thread with a small stack). A document cannot nest deeper than it
+# has openers, so a text with many of them is scanned first, event by event: libyaml's parser
+# keeps its stack on the heap.
+_OPENERS = ("[", "{", "- ", "? ", "-\t", "?\t")
+_SCAN_ABOVE, _MAX_NESTING = 1_000, 100
+
+
+class _Loader(yaml.CSafeLoader):
+    """The C safe loader, except that times stay strings, integers are plain decimals (so that
+    ``order_id: 0123`` stays "0123", not octal 83), and duplicate keys and aliases are recorded
+    as flaws instead of being resolved silently."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.marks: _Marks = {}
+        self.flaws: list[_Flaw] = []
+
+    def construct_object(self, node: Node, deep: bool = False) -> Any:
+        if node in self.constructed_objects or node in self.recursive_objects:
+            what = "anchors and aliases (&name, *name) are not supported in case files"
+            self.flaws.append((*_pos(node), "value", what, "write the value out where it is used"))
+            return None
+        return super().construct_object(node, deep)
+
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+        self.flatten_mapping(node)
+        mapping: dict[Hashable, Any] = {}
+        first: dict[Hashable, int] = {}
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, Hashable):
+                raise yaml.constructor.ConstructorError(
+                    None, None, "found a key that is not a scalar", key_node.start_mark
+                )
+            if key in mapping:
+                what = f"duplicate key {_short(str(key))!r} (first at line {first[key]})"
+                hint = "remove one of them: a YAML reader would silently keep the last"
+                self.flaws.append((*_pos(key_node), "key", what, hint))
+            first.setdefault(key, key_node.start_mark.line + 1)
+            mapping[key] = self.construct_object(value_node, deep=deep)
+        return mapping
+
+    def construct_marked_map(self, node: MappingNode) -> Generator[dict[Hashable, Any], None, None]:
+        data: dict[Hashable, Any] = {}
+        self.marks[id(data)] = _pos(node)
+        yield data
+        data.update(self.construct_mapping(node))
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if not tag.endswith(("timestamp", ":int"))]
+    for first, resolvers in yaml.CSafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?(0|[1-9][0-9]*)$"),
+                              list("-+0123456789"))  # fmt: skip
+_Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_marked_map)
+
+
+def _pos(node: Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _compose(text: str) -> Node | None:
+    try:
+        return yaml.compose(text, Loader=_Loader)
+    except (yaml.YAMLError, ValueError, RecursionError):
+        return None
+
+
+def _load_yaml(text: str, source: str) -> tuple[object, _Marks]:
+    if sum(text.count(opener) for opener in _OPENERS) > _SCAN_ABOVE:
+        _check_nesting(text, source)
+    loader = _Loader(text)
+    try:
+        data = loader.get_single_data()
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, text, source) from exc
+    except (ValueError, RecursionError) as exc:  # e.g. an integer of more than 4,300 digits
+        raise _error(SourceLoc(path=source), f"invalid YAML: {exc}") from exc
+    finally:
+        loader.dispose()
+    if loader.flaws:
+        raise CaseFileError(_flaw_problems(text, source, loader.flaws))
+    return data, loader.marks
+
+
+def _check_nesting(text: str, source: str) -> None:
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            depth += isinstance(event, yaml.CollectionStartEvent)
+            depth -= isinstance(event, yaml.CollectionEndEvent)
+            if depth > _MAX_NESTING:
+                mark = event.start_mark
+                loc = SourceLoc(path=source, line=mark.line + 1, column=mark.column + 1)
+                raise _error(loc, f"the document is nested more than {_MAX_NESTING} levels deep")
+    except yaml.YAMLError:
+        pass  # loading reports it, located
+
+
+def _yaml_error(exc: yaml.YAMLError, text: str, source: str) -> CaseFileError:
+    loc, message, hint = SourceLoc(path=source), f"invalid YAML: {exc}", ""
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark, context = exc.problem_mark or exc.context_mark, exc.context_mark
+        if mark is not None:
+            loc = SourceLoc(path=source, line=mark.line + 1, column=mark.column + 1)
+        message, hint = f"invalid YAML: {exc.problem or exc.context}", exc.context or ""
+        if hint and context is not None and context is not mark:
+            hint += f" at line {context.line + 1}, column {context.column + 1}"
+    elif isinstance(exc, yaml.reader.ReaderError):  # libyaml counts its position in bytes
+        before = text.encode("utf-8", "surrogatepass")[: exc.position]
+        column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", "replace")) + 1
+        loc = SourceLoc(path=source, line=before.count(b"\n") + 1, column=column)
+        message, hint = f"invalid YAML: {exc.reason}", "remove the character"
+    return _error(loc, message, hint=hint)
+
+
+def _flaw_problems(text: str, source: str, flaws: list[_Flaw]) -> list[Problem]:
+    """Problems for the loader's flaws, with the field paths found by composing the text."""
+    paths: dict[tuple[str, int, int], FieldPath] = {}
+    root = _compose(text)
+    stack: list[tuple[FieldPath, Node]] = [((), root)] if root is not None else []
+    seen: set[int] = set()
+    while stack:  # not recursive: the tree may be deep
+        path, node = stack.pop()
+        if id(node) not in seen:
+            seen.add(id(node))
+            paths.setdefault(("value", *_pos(node)), path)
+            if isinstance(node, MappingNode):
+                for key_node, value_node in node.value:
+                    key_path = path + (getattr(key_node, "value", "?"),)
+                    paths[("key", *_pos(key_node))] = key_path
+                    stack.append((key_path, value_node))
+            elif isinstance(node, SequenceNode):
+                stack.extend((path + (i,), item) for i, item in enumerate(node.value))
+    problems = []
+    for line, column, kind, message, hint in sorted(flaws):
+        dotted = _dotted(paths.get((kind, line, column), ()))
+        loc = SourceLoc(path=source, line=line, column=column)
+        problems.append(Problem(loc, _prefixed(dotted, message), path=dotted, hint=hint))
+    return problems
+
+
+class _Locator:
+    """Field path -> place in a YAML or JSON text. Mappings are found from the marks recorded
+    while loading; anything finer composes the text, once, which only a problem needs."""
+
+    def __init__(self, text: str, source: str, data: object, marks: _Marks) -> None:
+        self._text, self._source, self._data, self._marks = text, source, data, marks
+        self._root: Node | None = None
+        self._composed = False
+
+    def __call__(self, path: FieldPath) -> SourceLoc:
+        target = _follow(self._data, path)
+        if isinstance(target, dict) and id(target) in self._marks:
+            line, column = self._marks[id(target)]
+            return SourceLoc(path=self._source, line=line, column=column)
+        return self.find(path, key=False)
+
+    def find(self, path: FieldPath, *, key: bool) -> SourceLoc:
+        if not self._composed:
+            # Tabs may separate JSON tokens, not YAML ones, and never occur raw inside JSON
+            # strings: a space in their place keeps every column.
+            self._root, self._composed = _compose(self._text.replace("\t", " ")), True
+        node, key_node = self._root, None
+        if node is None:
+            return SourceLoc(path=self._source)
+        for segment in path:
+            found = _child(node, segment)
+            if found is None:
+                key_node = None
+                break
+            key_node, node = found
+        line, column = _pos(key_node if key and key_node is not None else node)
+        return SourceLoc(path=self._source, line=line, column=column)
+
+
+def _child(node: Node, segment: str | int) -> tuple[Node | None, Node] | None:
+    if isinstance(node, MappingNode):
+        matches = [(k, v) for k, v in node.value if getattr(k, "value", None) == str(segment)]
+        return matches[-1] if matches else None  # the last one wins, as when loading
+    if isinstance(node, SequenceNode) and isinstance(segment, int):
+        return (None, node.value[segment]) if 0 <= segment < len(node.value) else None
+    return None
+
+
+def _follow(data: object, path: FieldPath) -> object:
+    for segment in path:
+        if isinstance(data, dict) and segment in data:
+            data = data[segment]
+        elif isinstance(data, list) and isinstance(segment, int) and 0 <= segment < len(data):
+            data = data[segment]
+        else:
+            return None
+    return data
+
+
+def _load_json(text: str, source: str, loc: SourceLoc) -> object:
+    duplicates: list[str] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        duplicates.extend(key for key, n in Counter(key for key, _ in items).items() if n > 1)
+        return dict(items)
+
+    try:
+        data = json.loads(text, object_pairs_hook=pairs)
+    except json.JSONDecodeError as exc:
+        line = loc.line + exc.lineno - 1 if loc.line else exc.lineno
+        at = SourceLoc(path=source, line=line, column=exc.colno)
+        raise _error(at, f"invalid JSON: {exc.msg}") from exc
+    except (ValueError, RecursionError) as exc:  # an integer of over 4,300 digits; deep nesting
+        deep = isinstance(exc, RecursionError)
+        raise _error(loc, "invalid JSON: " + ("nested too deeply" if deep else str(exc))) from exc
+    if duplicates:
+        hint = "remove one of them: a JSON reader would silently keep the last"
+        raise CaseFileError(Problem(loc, f"duplicate key {_short(k)!r}", hint=hint)
+                            for k in duplicates)  # fmt: skip
+    return data
+
+
+def _decode(raw: bytes, source: str, line: int = 1) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        loc = SourceLoc(path=source, line=line + before.count(b"\n"),
+                        column=exc.start - before.rfind(b"\n"))  # fmt: skip
+        message = f"not UTF-8 text: byte 0x{raw[exc.start]:02x} cannot be decoded"
+        raise _error(loc, message, hint="save the file as UTF-8") from exc
+
+
+# --- the contract -------------------------------------------------------------------------------
+
+
+class _Invalid(Exception):
+    """Raised by a converter: what is wrong with the value, and how to fix it."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message, self.hint = message, hint
+
+
+_BAD = object()  # returned by a converter that has reported its own problems
+_Convert = Callable[["_Checker", Any, FieldPath], Any]
+_Spec = dict[str, tuple[_Convert, bool]]  # field -> (converter, required)
+
+
+class _Checker:
+    """Collects every problem of one document; locations are looked up only when raising."""
+
+    def __init__(self, source: str, locate: Locate | None) -> None:
+        self.source, self.locate = source, locate
+        self.pending: list[tuple[FieldPath, str, str, str]] = []  # path, where, message, hint
+
+    def report(self, path: FieldPath, message: str, hint: str = "", where: str = "value") -> None:
+        self.pending.append((path, where, message, hint))
+
+    def loc(self, path: FieldPath, where: str = "value") -> SourceLoc:
+        if self.locate is None:
+            return SourceLoc(path=self.source)
+        if where == "key" and isinstance(self.locate, _Locator):
+            return self.locate.find(path, key=True)
+        return self.locate(path[:-1] if where == "parent" else path)
+
+    def error(self) -> CaseFileError:
+        located = []
+        for path, where, message, hint in self.pending:
+            loc, dotted = self.loc(path, where), _dotted(path)
+            problem = Problem(loc, _prefixed(dotted, message), path=dotted, hint=hint)
+            located.append((loc.line, loc.column, problem))
+        located.sort(key=lambda item: item[:2])  # stable: one place keeps the order of checks
+        return CaseFileError(problem for _, _, problem in located)
+
+    def section(self, value: object, path: FieldPath, spec: _Spec) -> dict[str, Any] | None:
+        """The converted fields of a mapping checked against ``spec``; None if any failed."""
+        if not isinstance(value, dict):
+            self.report(path, f"expected a mapping of fields, got {_describe(value)}")
+            return None
+        before = len(self.pending)
+        for key in value:
+            if not isinstance(key, str):
+                self.report(path + (str(key),), f"expected a field name, got {_describe(key)}",
+                            where="key")  # fmt: skip
+            elif key not in spec:
+                close = difflib.get_close_matches(key, spec, n=1)
+                hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(spec)}"
+                self.report(path + (key,), "unknown field", hint, where="key")
+        fields: dict[str, Any] = {}
+        for name, (convert, required) in spec.items():
+            item = value.get(name)
+            if item is None:  # null is the same as absent, except for required fields
+                if required and name in value:
+                    self.report(path + (name,), "required field is null")
+                elif required:
+                    self.report(path + (name,), "required field is missing", where="parent")
+                continue
+            try:
+                fields[name] = convert(self, item, path + (name,))
+            except _Invalid as exc:
+                self.report(path + (name,), exc.message, exc.hint)
+        return fields if len(self.pending) == before else None
+
+
+def _expect(test: Callable[[Any], bool], expected: str, hint: str = "", quote: bool = False
+            ) -> _Convert:  # fmt: skip
+    """A converter keeping, as it is, a value that passes ``test``; ``quote``: text is expected,
+    so a number is told to be quoted."""
+
+    def convert(chk: _Checker, value: object, path: FieldPath) -> Any:
+        if test(value):
+            return value
+        got = _describe(value)
+        quoted = f'quote it: "{value}"' if quote and got.startswith("the number") else hint
+        raise _Invalid(f"expected {expected}, got {got}", quoted)
+
+    return convert
+
+
+_text = _expect(lambda v: isinstance(v, str), "text", quote=True)
+_name = _expect(lambda v: isinstance(v, str) and v.strip() != "", "a non-empty string", quote=True)
+_bool = _expect(lambda v: isinstance(v, bool), "true or false")
+_format = _expect(lambda v: v == "casefile/1", "casefile/1", "this version reads casefile/1")
+_sha256 = _expect(lambda v: isinstance(v, str) and re.fullmatch("[0-9a-fA-F]{64}", v) is not None,
+                  "a SHA-256 digest (64 hex digits) or null")  # fmt: skip
+
+
+def _count(minimum: int) -> _Convert:
+    return _expect(lambda v: type(v) is int and v >= minimum, f"a whole number >= {minimum}")
+
+
+def _ident(chk: _Checker, value: object, path: FieldPath) -> Any:
+    """An id a YAML writer may have left unquoted: 3012345678 stands for "3012345678"."""
+    if type(value) is int and 0 <= value < 10**100:
+        return str(value)
+    return _name(chk, value, path)
+
+
+def _enum(*choices: str) -> _Convert:
+    def convert(chk: _Checker, value: object, path: FieldPath) -> Any:
+        if isinstance(value, str) and value in choices:
+            return value
+        if not isinstance(value, str):
+            raise _Invalid(f"expected one of {', '.join(choices)}, got {_describe(value)}")
+        close = difflib.get_close_matches(value, choices, n=1)
+        raise _Invalid(f"{_short(value)!r} is not one of {', '.join(choices)}",
+                       f"did you mean {close[0]!r}?" if close else "")  # fmt: skip
+
+    return convert
+
+
+def _amount(chk: _Checker, value: object, path: FieldPath, *, positive: bool = False) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        number = isinstance(value, str) and re.fullmatch(r"\s*\d+(\.\d+)?\s*", value)
+        hint = f"write it as a number, without quotes: {str(value).strip()}" if number else ""
+        raise _Invalid(f"expected an amount in CNY (a number), got {_describe(value)}", hint)
+    if _describe(value) == "a very large number" or not math.isfinite(value):
+        raise _Invalid(f"expected an amount in CNY, got {_describe(value)}")
+    amount = value if isinstance(value, Decimal) else Decimal(str(value))
+    digits, exponent = amount.as_tuple()[1:]
+    if isinstance(exponent, int) and exponent < -2:
+        with localcontext() as ctx:
+            ctx.prec = len(digits) + 3
+            example = amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        raise _Invalid(f"amount {value} has more than two decimal places",
+                       f"amounts are CNY to the fen: round it, e.g. to {example}")  # fmt: skip
+    if amount < 0 or (positive and amount == 0):
+        raise _Invalid(f"amount must be {'> 0' if positive else '>= 0'}, got {value}")
+    return amount.copy_abs() if amount.is_zero() else amount  # no -0.0
+
+
+def _positive_amount(chk: _Checker, value: object, path: FieldPath) -> Any:
+    return _amount(chk, value, path, positive=True)
+
+
+def _time(chk: _Checker, value: object, path: FieldPath) -> Any:
+    hint = f"write it like {_EXAMPLE_TIME}"
+    if not isinstance(value, str):
+        raise _Invalid(f"expected a time (ISO-8601 with a UTC offset), got {_describe(value)}", hint)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise _Invalid(f"{_short(value)!r} is not an ISO-8601 time", hint) from None
+    if moment.utcoffset() is None:
+        raise _Invalid(f"time {_short(value)!r} has no UTC offset",
+                       f"add the offset, e.g. {moment.isoformat()}+08:00")  # fmt: skip
+    return moment
+
+
+def _attributes(chk: _Checker, value: object, path: FieldPath, depth: int = 0) -> Any:
+    """A mapping of JSON-like values, kept in the file's order as a tuple of (key, value)."""
+    if not isinstance(value, dict):
+        raise _Invalid(f"expected a mapping, got {_describe(value)}")
+    items = []
+    for key, item in value.items():
+        if isinstance(key, str):
+            items.append((key, _json_value(chk, item, path + (key,), depth + 1)))
+        else:
+            chk.report(path + (str(key),), f"expected a name, got {_describe(key)}", where="key")
+    return tuple(items)
+
+
+def _json_value(chk: _Checker, value: object, path: FieldPath, depth: int) -> Any:
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    if depth > _MAX_VALUE_DEPTH and isinstance(value, list | tuple | dict):
+        chk.report(path, f"the value is nested more than {_MAX_VALUE_DEPTH} levels deep")
+    elif isinstance(value, list | tuple):
+        return tuple(_json_value(chk, item, path + (i,), depth + 1) for i, item in enumerate(value))
+    elif isinstance(value, dict):
+        return _attributes(chk, value, path, depth)  # a nested mapping: a tuple of pairs as well
+    else:
+        chk.report(path, "expected text, a finite number, true/false, null, a list or a mapping, "
+                   f"got {_describe(value)}")  # fmt: skip
+    return None
+
+
+def _record(spec: _Spec, cls: Callable[..., object]) -> _Convert:
+    def convert(chk: _Checker, value: object, path: FieldPath) -> Any:
+        fields = chk.section(value, path, spec)
+        return _BAD if fields is None else cls(**fields)
+
+    return convert
+
+
+def _list(convert: _Convert) -> _Convert:
+    def convert_all(chk: _Checker, value: object, path: FieldPath) -> Any:
+        if not isinstance(value, list):
+            raise _Invalid(f"expected a list, got {_describe(value)}")
+        results = [convert(chk, item, path + (i,)) for i, item in enumerate(value)]
+        return _BAD if any(result is _BAD for result in results) else tuple(results)
+
+    return convert_all
+
+
+def _evidence_item(chk: _Checker, value: object, path: FieldPath) -> Any:
+    fields = chk.section(value, path, _EVIDENCE)
+    return _BAD if fields is None else Evidence(**fields, loc=chk.loc(path))
+
+
+def _evidence(chk: _Checker, value: object, path: FieldPath) -> Any:
+    items = _list(_evidence_item)(chk, value, path)
+    seen: dict[str, int] = {}
+    for i, item in enumerate(value if isinstance(value, list) else ()):
+        ident = item.get("id") if isinstance(item, dict) else None
+        if isinstance(ident, str) and ident in seen:
+            message = f"duplicate evidence id {_short(ident)!r} (also evidence[{seen[ident]}])"
+            chk.report(path + (i, "id"), message, "give each evidence item its own id")
+        elif isinstance(ident, str):
+            seen[ident] = i
+    return items
+
+
+_APPEAL: _Spec = {
+    "party": (_enum("buyer", "seller"), True),
+    "filed_at": (_time, True),
+    "ruling": (_enum(*_RULINGS), True),
+    "ruled_at": (_time, True),
+}
+_FILE: _Spec = {"name": (_name, True), "sha256": (_sha256, False)}
+_EVIDENCE: _Spec = {
+    "id": (_name, True),
+    "party": (_enum("buyer", "seller", "platform"), True),
+    "kind": (_name, True),
+    "submitted_at": (_time, True),
+    "attributes": (_attributes, False),
+    "files": (_list(_record(_FILE, EvidenceFile)), False),
+}
+_ORDER: _Spec = {
+    "order_id": (_ident, True),
+    "item": (_text, False),
+    "item_amount": (_amount, True),
+    "shipping_fee": (_amount, False),
+    "goods_type": (_enum("physical", "virtual"), True),
+    "supports_7day_return": (_bool, False),
+    "promised_ship_hours": (_count(1), False),
+    "recipient_name": (_text, False),
+    "courier": (_text, False),
+    "tracking_no": (_ident, False),
+    "paid_at": (_time, True),
+    "shipped_at": (_time, False),
+    "delivered_at": (_time, False),
+    "receipt_confirmed_at": (_time, False),
+}
+_DISPUTE: _Spec = {
+    "type": (_name, True),
+    "service": (_enum("refund_only", "return_and_refund", "exchange"), True),
+    "claimed_amount": (_positive_amount, True),
+    "reason": (_text, False),
+    "refund_requested_at": (_time, True),
+    "seller_refused_at": (_time, False),
+    "intervention_requested_at": (_time, True),
+    "buyer_evidence_requested_at": (_time, False),
+    "cancelled_at": (_time, False),
+    "review_started_at": (_time, False),
+    "prior_interventions": (_count(0), False),
+    "appeal": (_record(_APPEAL, Appeal), False),
+}
+_DECISION: _Spec = {
+    "ruling": (_enum(*_RULINGS), True),
+    "refund_amount": (_amount, False),
+    "compensation_amount": (_amount, False),
+    "decided_at": (_time, False),
+}
+_CASE: _Spec = {
+    "format": (_format, False),
+    "case_id": (_name, True),
+    "platform": (_enum("taobao", "tmall"), True),
+    "order": (_record(_ORDER, Order), True),
+    "dispute": (_record(_DISPUTE, Dispute), True),
+    "evidence": (_evidence, False),
+    "decision": (_record(_DECISION, Decision), False),
+}
+
+
+def _check(data: object, source: str, locate: Locate | None, case_loc: SourceLoc) -> Case:
+    chk = _Checker(source, locate)
+    if not isinstance(data, dict):
+        many = "a case file holds one case; put many in a directory or a .jsonl file"
+        chk.report((), f"expected a case (a mapping of fields), got {_describe(data)}",
+                   many if isinstance(data, list) else _ONE_CASE)  # fmt: skip
+    fields = chk.section(data, (), _CASE) if isinstance(data, dict) else None
+    if fields is None or chk.pending:
+        raise chk.error()
+    fields.pop("format", None)
+    return Case(**fields, source=case_loc)
+
+
+def _error(loc: SourceLoc, message: str, *, hint: str = "") -> CaseFileError:
+    return CaseFileError([Problem(loc, message, hint=hint)])
+
+
+def _dotted(path: FieldPath) -> str:
+    out = ""
+    for segment in path:
+        out += f"[{segment}]" if isinstance(segment, int) else f".{segment}" if out else segment
+    return out
+
+
+def _prefixed(dotted: str, message: str) -> str:
+    return f"{dotted}: {message}" if dotted else message
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _describe(value: object) -> str:
+    if value is None or isinstance(value, bool):
+        return "null" if value is None else str(value).lower()
+    if isinstance(value, int) and value.bit_length() > 100:
+        return "a very large number"  # str() refuses past 4,300 digits
+    if isinstance(value, int | float | Decimal):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the string {_short(value)!r}"
+    if isinstance(value, list | tuple | dict):
+        return "a mapping" if isinstance(value, dict) else "a list"
+    return f"a value of type {type(value).__name__}"
+
+
+# --- public API ---------------------------------------------------------------------------------
+
+
+def case_from_data(data: object, *, source: str, locate: Locate | None = None) -> Case:
+    """Validate an already-parsed case against casefile/1; raise CaseFileError listing every
+    problem. ``locate`` maps a field path such as ``("evidence", 2, "submitted_at")`` to its place
+    in ``source`` (JSON Lines pass the line); without it problems are located at ``source``."""
+    return _check(data, source, locate, locate(()) if locate else SourceLoc(path=source))
+
+
+def parse_case(text: str | bytes, *, source: str, fmt: Literal["yaml", "json"]) -> Case:
+    """Parse and validate one case written in YAML or JSON; ``source`` names it in errors."""
+    if fmt not in ("yaml", "json"):
+        raise ValueError(f"fmt must be 'yaml' or 'json', not {fmt!r}")
+    text = _decode(text, source) if isinstance(text, bytes) else text.removeprefix("\ufeff")
+    if not text.strip():
+        raise _error(SourceLoc(path=source), "the file is empty", hint=_ONE_CASE)
+    marks: _Marks = {}
+    if fmt == "yaml":
+        data, marks = _load_yaml(text, source)
+    else:
+        data = _load_json(text, source, SourceLoc(path=source))
+    locator = _Locator(text, source, data, marks)
+    return _check(data, source, locator, SourceLoc(path=source, line=1))
+
+
+def load_case(path: str | Path) -> Case:
+    """Load the one case in a .yaml, .yml or .json file."""
+    name, suffix = str(path), Path(path).suffix.lower()
+    if suffix not in _FORMATS:
+        raise _error(SourceLoc(path=name), f"not a case file: extension {suffix or '(none)'}",
+                     hint="name it .yaml, .yml or .json; for .jsonl use load_cases")  # fmt: skip
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise _error(SourceLoc(path=name), f"cannot read the file: {exc.strerror or exc}") from exc
+    return parse_case(raw, source=name, fmt=_FORMATS[suffix])
+
+
+def iter_jsonl(path: str | Path) -> Iterator[Case | CaseFileError]:
+    """Cases from a JSON Lines file (.jsonl or .jsonl.gz), one per non-blank line.
+
+    A bad line yields a CaseFileError located at ``path:LINE`` and the iteration goes on; a file
+    that cannot be read, or a gzip stream that breaks off, yields one error and ends.
+    """
+    name, lineno = str(path), 0
+    try:
+        stream: io.BufferedIOBase = (
+            gzip.open(path, "rb") if name.lower().endswith(".gz") else open(path, "rb")
+        )
+        with stream:
+            for lineno, raw in enumerate(stream, 1):
+                if raw.strip():
+                    yield _jsonl_case(raw, name, lineno)
+    except (OSError, EOFError, zlib.error) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        loc = SourceLoc(path=name, line=lineno + 1 if lineno else 0)
+        yield _error(loc, f"cannot read the file: {reason}")
+
+
+def _jsonl_case(raw: bytes, name: str, lineno: int) -> Case | CaseFileError:
+    loc = SourceLoc(path=name, line=lineno)
+    try:
+        data = _load_json(_decode(raw, name, lineno), name, loc)
+        return case_from_data(data, source=name, locate=lambda _path: loc)
+    except CaseFileError as exc:
+        return exc
+
+
+def load_cases(paths: str | Path | Iterable[str | Path]) -> Iterator[Case | CaseFileError]:
+    """Cases from files and directories; a bad file yields its CaseFileError and loading goes on.
+
+    A directory gives its *.yaml, *.yml, *.json, *.jsonl and *.jsonl.gz files, sorted by name,
+    except golden expectations (*.expected.yaml).
+    """
+    for path in [paths] if isinstance(paths, str | Path) else paths:
+        if not Path(path).is_dir():
+            yield from _load_file(path)
+            continue
+        try:
+            children = sorted(Path(path).iterdir(), key=lambda child: child.name)
+        except OSError as exc:
+            yield _error(SourceLoc(path=str(path)), f"cannot list the directory: {exc.strerror}")
+            continue
+        for child in children:
+            name = child.name.lower()
+            wanted = name.endswith((*_FORMATS, *_JSONL)) and not name.endswith(".expected.yaml")
+            if wanted and child.is_file():
+                yield from _load_file(child)
+
+
+def _load_file(path: str | Path) -> Iterator[Case | CaseFileError]:
+    if str(path).lower().endswith(_JSONL):
+        yield from iter_jsonl(path)
+        return
+    try:
+        yield load_case(path)
+    except CaseFileError as exc:
+        yield exc

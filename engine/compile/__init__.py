@@ -1,0 +1,1 @@
+"""Compiled rules -> evaluators: durable_rules (``durable``) and plain Python (``reference``)."""

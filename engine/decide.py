@@ -1,0 +1,275 @@
+"""Firings -> evidence statuses, issue results and the Ruling, independent of firing order.
+
+Everything here works on the *set* of firings: an item is admitted when no rule rejected it,
+valid when admitted and every requirement of its kind was met by some rule; an issue's score is
+the weight of its strongest valid supporting item; the outcome is the fired ruling of highest
+priority (two different outcomes at the top priority are a conflict in the rules, an error).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from engine.errors import EngineError
+from engine.facts import EvidenceStatus, IssueResult, Prepared
+from engine.firing import Firing
+from engine.params import policy_timezone
+from engine.rules.program import Effect, Program, Rule
+from engine.ruling import EvidenceFinding, IssueFinding, NextStep, Reason, Ruling, RulesRef
+from engine.values import evaluate, round_money
+
+__all__ = ["Decider"]
+
+ZERO = Decimal("0")
+ONE = Decimal("1")
+
+
+class Decider:
+    """Derives statuses, issues and rulings for one program (indexes built once)."""
+
+    def __init__(self, program: Program) -> None:
+        self.program = program
+        self.rules: dict[str, Rule] = {rule.id: rule for rule in program.rules}
+        self.tz = policy_timezone(program)
+
+    def _effects(self, firings: Iterable[Firing], kind: str) -> Iterable[tuple[Firing, Effect]]:
+        for firing in firings:
+            for effect in self.rules[firing.rule_id].effects:
+                if effect.kind == kind:
+                    yield firing, effect
+
+    # ------------------------------------------------------------ evidence
+
+    def statuses(self, prepared: Prepared, firings: Iterable[Firing]) -> dict[str, EvidenceStatus]:
+        firings = list(firings)
+        rejected: set[str] = set()
+        met: dict[str, set[str]] = {}
+        for firing, effect in self._effects(firings, "reject"):
+            rejected.add(firing.key_of(effect.target or "") or "")
+        for firing, effect in self._effects(firings, "meets"):
+            met.setdefault(firing.key_of(effect.target or "") or "", set()).update(
+                effect.requirements
+            )
+        out: dict[str, EvidenceStatus] = {}
+        for item in prepared.case.evidence:
+            kind = self.program.kind(item.kind)
+            admitted = item.id not in rejected
+            valid = admitted and kind is not None and set(kind.requirements) <= met.get(
+                item.id, set()
+            )
+            out[item.id] = EvidenceStatus(admitted=admitted, valid=valid)
+        return out
+
+    # ------------------------------------------------------------ issues
+
+    def issues(
+        self,
+        prepared: Prepared,
+        firings: Iterable[Firing],
+        statuses: Mapping[str, EvidenceStatus],
+    ) -> tuple[IssueResult, ...]:
+        dtype = self.program.dispute_type(prepared.case.dispute.type)
+        if dtype is None:
+            return ()
+        firings = list(firings)
+        env = prepared.env
+        results = []
+        for name, burden in dtype.burdens:
+            issue = self.program.issue(name)
+            assert issue is not None
+            sides: dict[str, list[tuple[Decimal, str]]] = {"supports": [], "opposes": []}
+            for side in sides:
+                for firing, effect in self._effects(firings, side):
+                    key = firing.key_of(effect.target or "") or ""
+                    if effect.issue != name or not statuses[key].valid:
+                        continue
+                    weight = _decimal(evaluate(effect.weight, env)) if effect.weight else ZERO
+                    sides[side].append((weight, key))
+            score = max((w for w, _ in sides["supports"]), default=ZERO)
+            against = max((w for w, _ in sides["opposes"]), default=ZERO)
+            standard = _decimal(evaluate(issue.standard, env))
+            lower = _decimal(evaluate(issue.lower_bound, env))
+            margin = _decimal(evaluate(issue.margin, env))
+            if score > 0 and against > 0 and abs(score - against) < margin:
+                status = "contested"
+            elif score >= standard and score > against:
+                status = "proven"
+            elif score >= lower and score > against:
+                status = "inconclusive"
+            else:
+                status = "not_proven"
+            results.append(
+                IssueResult(
+                    issue=name, burden=burden, standard=standard, lower_bound=lower,
+                    margin=margin, score=score, against=against, status=status,
+                    supporting=tuple(sorted({k for _, k in sides["supports"]})),
+                    opposing=tuple(sorted({k for _, k in sides["opposes"]})),
+                )  # fmt: skip
+            )
+        return tuple(results)
+
+    # ------------------------------------------------------------ the ruling
+
+    def ruling(
+        self,
+        prepared: Prepared,
+        firings: Iterable[Firing],
+        statuses: Mapping[str, EvidenceStatus],
+        issues: tuple[IssueResult, ...],
+    ) -> Ruling:
+        firings = sorted(set(firings), key=lambda f: (self.rules[f.rule_id].index, f.bindings))
+        case = prepared.case
+        env = prepared.env
+        outcome_rule, effect = self._outcome(case.case_id, firings)
+        ruling = effect.ruling or ""
+        for _, sub in self._effects(firings, "substitute"):
+            ruling = dict(sub.substitutes).get(ruling, ruling)
+        refund = _money(evaluate(effect.refund, env)) if effect.refund else ZERO
+        compensation = _money(evaluate(effect.compensation, env)) if effect.compensation else ZERO
+        bound_issues = {a.kind for a in outcome_rule.aliases if a.fact_type == "issue"}
+        scores = [r.score for r in issues if r.issue in bound_issues or
+                  (None in bound_issues)]
+        score = max(scores, default=ONE if not bound_issues else ZERO)
+        next_step = None
+        if effect.next_step_party and effect.next_step_what:
+            until = evaluate(effect.next_step_until, env) if effect.next_step_until else None
+            next_step = NextStep(
+                party=effect.next_step_party,
+                what=Reason(rule=outcome_rule.id, zh=effect.next_step_what.zh,
+                            en=effect.next_step_what.en),
+                until=self._time(until),
+            )
+        appeal_deadline = None
+        if effect.appealable and self.program.appeal_deadline:
+            appeal_deadline = self._time(env["case"].get(self.program.appeal_deadline))
+        warnings = [Reason(rule=None, zh=zh, en=en) for zh, en in prepared.warnings]
+        seen_warnings = set()
+        for firing, _ in self._effects(firings, "warning"):
+            if firing.rule_id in seen_warnings:
+                continue
+            seen_warnings.add(firing.rule_id)
+            reason = self.rules[firing.rule_id].reason
+            warnings.append(Reason(rule=firing.rule_id, zh=reason.zh, en=reason.en))
+        appeal = None
+        if case.dispute.appeal is not None and ruling != "appeal_rejected":
+            appeal = "confirmed" if ruling == case.dispute.appeal.ruling else "changed"
+        return Ruling(
+            case_id=case.case_id,
+            rules=RulesRef(name=self.program.name, version=self.program.version,
+                           digest=self.program.digest, profile=prepared.params.profile),
+            ruling=ruling,
+            reason_code=effect.reason_code or outcome_rule.id,
+            refund_amount=refund,
+            compensation_amount=compensation,
+            return_required=effect.return_required,
+            return_shipping_paid_by=effect.return_shipping_paid_by,
+            score=_round_score(score),
+            issues=tuple(
+                IssueFinding(issue=r.issue, burden=r.burden, standard=r.standard,
+                             score=_round_score(r.score), met=r.status == "proven",
+                             status=r.status)
+                for r in issues
+            ),
+            evidence=self._evidence(prepared, firings, statuses, issues),
+            fired_rules=tuple(dict.fromkeys(f.rule_id for f in firings)),
+            next_step=next_step,
+            appeal_deadline=appeal_deadline,
+            warnings=tuple(warnings),
+            appeal=appeal,
+        )
+
+    def _outcome(self, case_id: str, firings: list[Firing]) -> tuple[Rule, Effect]:
+        candidates: dict[str, Effect] = {}
+        for firing, effect in self._effects(firings, "ruling"):
+            candidates.setdefault(firing.rule_id, effect)
+        if not candidates:
+            raise EngineError(
+                f"case {case_id}: no outcome rule fired, so the rules give no ruling for it; "
+                "add a rule with then: {ruling: ...} that covers this situation"
+            )
+        top = max(e.priority for e in candidates.values())
+        best = [(self.rules[rid], e) for rid, e in candidates.items() if e.priority == top]
+        best.sort(key=lambda pair: pair[0].index)
+        outcomes = {_outcome_key(e) for _, e in best}
+        if len(outcomes) > 1:
+            listing = ", ".join(f"{r.id} ({e.ruling}, {r.loc})" for r, e in best)
+            raise EngineError(
+                f"case {case_id}: rules with the same priority {top} give different outcomes: "
+                f"{listing}; give one of them a higher priority or make their conditions exclusive"
+            )
+        return best[0]
+
+    def _evidence(
+        self,
+        prepared: Prepared,
+        firings: list[Firing],
+        statuses: Mapping[str, EvidenceStatus],
+        issues: tuple[IssueResult, ...],
+    ) -> tuple[EvidenceFinding, ...]:
+        in_play = {r.issue for r in issues}
+        reasons: dict[str, list[Reason]] = {item.id: [] for item in prepared.case.evidence}
+        weights: dict[str, Decimal] = {}
+        met: dict[str, set[str]] = {}
+        for firing in firings:
+            rule = self.rules[firing.rule_id]
+            for effect in rule.effects:
+                if effect.target is None:
+                    continue
+                key = firing.key_of(effect.target) or ""
+                reason = Reason(rule=rule.id, zh=rule.reason.zh, en=rule.reason.en)
+                if reason not in reasons[key]:
+                    reasons[key].append(reason)
+                if effect.kind == "meets":
+                    met.setdefault(key, set()).update(effect.requirements)
+                if effect.kind in ("supports", "opposes") and effect.issue in in_play:
+                    weight = _decimal(evaluate(effect.weight, prepared.env)) if effect.weight \
+                        else ZERO
+                    weights[key] = max(weights.get(key, ZERO), weight)
+        out = []
+        for item in prepared.case.evidence:
+            status = statuses[item.id]
+            kind = self.program.kind(item.kind)
+            item_reasons = list(reasons[item.id])
+            if kind is not None:
+                for rid in kind.requirements:
+                    if rid not in met.get(item.id, set()):
+                        req = self.program.requirement(rid)
+                        assert req is not None
+                        item_reasons.append(Reason(rule=rid, zh=req.unmet.zh, en=req.unmet.en))
+            out.append(
+                EvidenceFinding(
+                    id=item.id,
+                    admitted=status.admitted,
+                    valid=status.valid,
+                    weight=_round_score(weights.get(item.id, ZERO)) if status.valid else ZERO,
+                    reasons=tuple(item_reasons),
+                )
+            )
+        return tuple(out)
+
+    def _time(self, value: Any) -> str | None:
+        if not isinstance(value, datetime):
+            return None
+        return value.astimezone(self.tz).isoformat()
+
+
+def _outcome_key(effect: Effect) -> tuple[Any, ...]:
+    return (effect.ruling, effect.refund, effect.compensation, effect.return_required,
+            effect.return_shipping_paid_by)
+
+
+def _decimal(value: Any) -> Decimal:
+    if value is None:
+        return ZERO
+    return value if isinstance(value, Decimal) else Decimal(value)
+
+
+def _money(value: Any) -> Decimal:
+    return round_money(_decimal(value))
+
+
+def _round_score(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.0001"))

@@ -1,0 +1,129 @@
+"""Frozen data types shared by every stage: source locations, the case (casefile/1).
+
+Money is ``Decimal`` (two places at most), times are aware ``datetime``. Collections are tuples
+so that every value here is hashable and immutable. The rules' own types live in
+``engine.rules.program``; the ruling in ``engine.ruling``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+__all__ = [
+    "Appeal",
+    "Case",
+    "Decision",
+    "Dispute",
+    "Evidence",
+    "EvidenceFile",
+    "Order",
+    "SourceLoc",
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SourceLoc:
+    """A place in a file: 1-based line and column (column 0 when unknown)."""
+
+    path: str
+    line: int = 0
+    column: int = 0
+
+    def __str__(self) -> str:
+        if self.line <= 0:
+            return self.path
+        if self.column <= 0:
+            return f"{self.path}:{self.line}"
+        return f"{self.path}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Order:
+    order_id: str
+    item: str | None = None
+    item_amount: Decimal
+    shipping_fee: Decimal = Decimal("0")
+    goods_type: str
+    supports_7day_return: bool = True
+    promised_ship_hours: int | None = None
+    recipient_name: str | None = None
+    courier: str | None = None
+    tracking_no: str | None = None
+    paid_at: datetime
+    shipped_at: datetime | None = None
+    delivered_at: datetime | None = None
+    receipt_confirmed_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Appeal:
+    party: str
+    filed_at: datetime
+    ruling: str
+    ruled_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Dispute:
+    type: str
+    service: str
+    claimed_amount: Decimal
+    reason: str | None = None
+    refund_requested_at: datetime
+    seller_refused_at: datetime | None = None
+    intervention_requested_at: datetime
+    buyer_evidence_requested_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    review_started_at: datetime | None = None
+    prior_interventions: int = 0
+    appeal: Appeal | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EvidenceFile:
+    name: str
+    sha256: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Evidence:
+    id: str
+    party: str
+    kind: str
+    submitted_at: datetime
+    # Raw facts of the item as the case file gives them (JSON-like values). Typed against the
+    # evidence kind declared in rules/ when facts are built, not here: the contract does not
+    # know the kinds.
+    attributes: tuple[tuple[str, Any], ...] = ()
+    files: tuple[EvidenceFile, ...] = ()
+    loc: SourceLoc | None = field(default=None, compare=False)
+
+    def attribute(self, name: str) -> Any:
+        for key, value in self.attributes:
+            if key == name:
+                return value
+        return None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Decision:
+    """A ruling recorded in an archive, to compare a re-scored ruling with."""
+
+    ruling: str
+    refund_amount: Decimal | None = None
+    compensation_amount: Decimal | None = None
+    decided_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Case:
+    case_id: str
+    platform: str
+    order: Order
+    dispute: Dispute
+    evidence: tuple[Evidence, ...] = ()
+    decision: Decision | None = None
+    source: SourceLoc | None = field(default=None, compare=False)

@@ -1,0 +1,1 @@
+"""rules/ YAML -> the compiled ``Program`` (loading, expressions, strata)."""

@@ -1,0 +1,137 @@
+"""The ruling (ruling/1): frozen types and their exact JSON form from CONTRACT.md."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+__all__ = [
+    "EvidenceFinding",
+    "IssueFinding",
+    "NextStep",
+    "Reason",
+    "Ruling",
+    "RulesRef",
+    "ruling_json",
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reason:
+    rule: str | None  # a rule id or requirement id from rules/; None for the loader's own
+    zh: str
+    en: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"rule": self.rule, "zh": self.zh, "en": self.en}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IssueFinding:
+    issue: str
+    burden: str
+    standard: Decimal
+    score: Decimal
+    met: bool
+    status: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "issue": self.issue,
+            "burden": self.burden,
+            "standard": float(self.standard),
+            "score": float(self.score),
+            "met": self.met,
+            "status": self.status,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EvidenceFinding:
+    id: str
+    admitted: bool
+    valid: bool
+    weight: Decimal
+    reasons: tuple[Reason, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "admitted": self.admitted,
+            "valid": self.valid,
+            "weight": float(self.weight),
+            "reasons": [r.as_dict() for r in self.reasons],
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NextStep:
+    party: str
+    what: Reason
+    until: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"party": self.party, "what": {"zh": self.what.zh, "en": self.what.en},
+                "until": self.until, "rule": self.what.rule}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RulesRef:
+    name: str
+    version: str
+    digest: str
+    profile: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "version": self.version, "digest": self.digest,
+                "profile": self.profile}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Ruling:
+    case_id: str
+    rules: RulesRef
+    ruling: str
+    reason_code: str
+    refund_amount: Decimal
+    compensation_amount: Decimal
+    return_required: bool
+    return_shipping_paid_by: str | None
+    score: Decimal
+    issues: tuple[IssueFinding, ...]
+    evidence: tuple[EvidenceFinding, ...]
+    fired_rules: tuple[str, ...]
+    next_step: NextStep | None
+    appeal_deadline: str | None
+    warnings: tuple[Reason, ...]
+    appeal: str | None = None  # "changed" | "confirmed" for an accepted appeal
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "format": "ruling/1",
+            "case_id": self.case_id,
+            "rules": self.rules.as_dict(),
+            "ruling": self.ruling,
+            "reason_code": self.reason_code,
+            "refund_amount": float(self.refund_amount),
+            "compensation_amount": float(self.compensation_amount),
+            "return_required": self.return_required,
+            "return_shipping_paid_by": self.return_shipping_paid_by,
+            "score": float(self.score),
+            "issues": [i.as_dict() for i in self.issues],
+            "evidence": [e.as_dict() for e in self.evidence],
+            "fired_rules": list(self.fired_rules),
+            "next_step": self.next_step.as_dict() if self.next_step else None,
+            "appeal_deadline": self.appeal_deadline,
+            "warnings": [w.as_dict() for w in self.warnings],
+        }
+        if self.appeal is not None:
+            out["appeal"] = self.appeal
+        return out
+
+
+def ruling_json(ruling: Ruling, *, indent: int | None = None) -> str:
+    """The ruling as JSON: deterministic, UTF-8 text kept readable (no \\u escapes)."""
+    return json.dumps(ruling.as_dict(), ensure_ascii=False, indent=indent)

@@ -1,0 +1,119 @@
+"""Case -> Ruling: the rounds of one case through one evaluator, then the decision.
+
+Round ``s`` asserts the facts known after the rounds before it (evidence statuses, issue results,
+derived values) and runs the rules of stratum ``s``. Both evaluators are driven by this same
+loop, so they see identical facts and must give identical firings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from engine.compile.reference import ReferenceEvaluator
+from engine.decide import Decider
+from engine.errors import CaseFileError, Problem
+from engine.facts import EvidenceStatus, IssueResult, Prepared, prepare, round_facts
+from engine.firing import Firing
+from engine.model import Case, SourceLoc
+from engine.rules.program import Program
+from engine.ruling import Ruling
+
+__all__ = ["ENGINES", "Scored", "Scorer", "score_case"]
+
+ENGINES = ("durable", "reference")
+EngineName = Literal["durable", "reference"]
+
+
+class _Session(Protocol):
+    def run(self, stratum: int, facts: Iterable[Mapping[str, Any]]) -> set[Firing]: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Round:
+    stratum: int
+    facts: tuple[Mapping[str, Any], ...]
+    firings: frozenset[Firing]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Scored:
+    """A ruling with what produced it: the rounds (facts and firings) and the prepared case."""
+
+    ruling: Ruling
+    firings: frozenset[Firing]
+    rounds: tuple[Round, ...]
+    prepared: Prepared
+    issues: tuple[IssueResult, ...]
+
+
+class _ReferenceSessions:
+    def __init__(self, program: Program) -> None:
+        self.evaluator = ReferenceEvaluator(program)
+
+    @contextmanager
+    def session(self) -> Iterator[ReferenceEvaluator]:
+        yield self.evaluator
+
+
+class Scorer:
+    """Scores cases under one Program with one evaluator; reuse it for many cases."""
+
+    def __init__(self, program: Program, engine: EngineName = "durable") -> None:
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
+        self.program = program
+        self.engine = engine
+        self.decider = Decider(program)
+        if engine == "durable":
+            from engine.runtime import DurableEvaluator
+
+            self._sessions: Any = DurableEvaluator(program)
+        else:
+            self._sessions = _ReferenceSessions(program)
+
+    def check(self, case: Case) -> None:
+        """Reject a case whose dispute type the rules do not define (a located error)."""
+        if self.program.dispute_type(case.dispute.type) is None:
+            import difflib
+
+            known = [d.name for d in self.program.dispute_types]
+            close = difflib.get_close_matches(case.dispute.type, known, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"one of: {', '.join(known)}"
+            loc = case.source or SourceLoc(path=case.case_id)
+            raise CaseFileError([Problem(loc, f"dispute.type: unknown dispute type "
+                                              f"'{case.dispute.type}'", path="dispute.type",
+                                         hint=hint)])
+
+    def score(self, case: Case) -> Scored:
+        self.check(case)
+        program = self.program
+        prepared = prepare(program, case)
+        firings: set[Firing] = set()
+        statuses: dict[str, EvidenceStatus] = {}
+        issues: tuple[IssueResult, ...] | None = None
+        rounds = []
+        with self._sessions.session() as session:
+            for stratum in range(program.strata):
+                if stratum > 0:
+                    statuses = self.decider.statuses(prepared, firings)
+                if issues is None and stratum >= program.issue_stratum:
+                    issues = self.decider.issues(prepared, firings, statuses)
+                facts = round_facts(program, prepared, stratum, statuses, issues)
+                fired = session.run(stratum, facts)
+                firings |= fired
+                rounds.append(Round(stratum=stratum, facts=tuple(facts),
+                                    firings=frozenset(fired)))
+        statuses = self.decider.statuses(prepared, firings)
+        if issues is None:
+            issues = self.decider.issues(prepared, firings, statuses)
+        ruling = self.decider.ruling(prepared, firings, statuses, issues)
+        return Scored(ruling=ruling, firings=frozenset(firings), rounds=tuple(rounds),
+                      prepared=prepared, issues=issues)
+
+
+def score_case(case: Case, program: Program, engine: EngineName = "durable") -> Ruling:
+    """Score one case (builds a Scorer; keep a Scorer to score many)."""
+    return Scorer(program, engine).score(case).ruling

@@ -1,0 +1,97 @@
+"""Evaluate value expressions (derived values, remedies, weights) over a case's domain values.
+
+A missing operand makes arithmetic missing (None); ``first`` takes the first present value;
+``min``/``max`` ignore missing values; ``round`` and money results round half-up to 0.01.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from engine.rules.program import Expr, FieldRef
+
+__all__ = ["CENT", "evaluate", "round_money"]
+
+CENT = Decimal("0.01")
+
+
+def round_money(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def evaluate(expr: Expr, env: Mapping[str, Mapping[str, Any]]) -> Any:
+    op = expr.op
+    if op == "const":
+        return expr.value
+    if op == "ref":
+        ref: FieldRef = expr.value
+        return env.get(ref.alias, {}).get(ref.field)
+    args = [evaluate(arg, env) for arg in expr.args]
+    if op == "call":
+        return _call(expr.value, args)
+    if any(a is None for a in args):
+        return None
+    if op == "neg":
+        return -args[0]
+    a, b = args
+    if op == "add":
+        return _num(a) + _num(b) if not _is_time_like(a, b) else a + b
+    if op == "sub":
+        return _num(a) - _num(b) if not _is_time_like(a, b) else a - b
+    if op == "mul":
+        if isinstance(a, timedelta):
+            return timedelta(seconds=float(Decimal(a.total_seconds()) * _num(b)))
+        if isinstance(b, timedelta):
+            return timedelta(seconds=float(_num(a) * Decimal(b.total_seconds())))
+        return _num(a) * _num(b)
+    if op == "div":
+        if isinstance(a, timedelta) and isinstance(b, timedelta):
+            return Decimal(a.total_seconds()) / Decimal(b.total_seconds())
+        if isinstance(a, timedelta):
+            return timedelta(seconds=float(Decimal(a.total_seconds()) / _num(b)))
+        if _num(b) == 0:
+            return None
+        return _num(a) / _num(b)
+    raise AssertionError(op)
+
+
+def _is_time_like(a: Any, b: Any) -> bool:
+    return isinstance(a, (datetime, timedelta)) or isinstance(b, (datetime, timedelta))
+
+
+def _num(value: Any) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(value)
+
+
+def _call(name: str, args: list[Any]) -> Any:
+    if name == "first":
+        return next((a for a in args if a is not None), None)
+    if name in ("hours", "days"):
+        if args[0] is None:
+            return None
+        unit = 3600 if name == "hours" else 86400
+        return timedelta(seconds=int(_num(args[0]) * unit))
+    if name == "round":
+        return None if args[0] is None else round_money(_num(args[0]))
+    present = [a for a in args if a is not None]
+    if name == "min":
+        return min(present, key=_key) if present else None
+    if name == "max":
+        return max(present, key=_key) if present else None
+    if name == "clamp":
+        value, low, high = args
+        if value is None:
+            return None
+        if low is not None and _key(value) < _key(low):
+            value = low
+        if high is not None and _key(value) > _key(high):
+            value = high
+        return value
+    raise AssertionError(name)
+
+
+def _key(value: Any) -> Any:
+    return _num(value) if isinstance(value, (int, Decimal)) else value
