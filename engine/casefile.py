@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Generator, Hashable, Iterable, Iterator
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, localcontext
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -95,13 +96,21 @@ _Loader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if not tag.endswith(("timestamp", ":int"))]
     for first, resolvers in yaml.CSafeLoader.yaml_implicit_resolvers.items()
 }
-_Loader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?(0|[1-9][0-9]*)$"),
-                              list("-+0123456789"))  # fmt: skip
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^[-+]?(0|[1-9][0-9]*)$"), list("-+0123456789")
+)
 _Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_marked_map)
 
 
 def _pos(node: Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _at(source: str, mark: Any) -> SourceLoc:
+    """A YAML mark (0-based) as a place in ``source`` (1-based); the file alone without one."""
+    if mark is None:
+        return SourceLoc(path=source)
+    return SourceLoc(path=source, line=mark.line + 1, column=mark.column + 1)
 
 
 def _compose(text: str) -> Node | None:
@@ -120,7 +129,7 @@ def _load_yaml(text: str, source: str) -> tuple[object, _Marks]:
     except yaml.YAMLError as exc:
         raise _yaml_error(exc, text, source) from exc
     except (ValueError, RecursionError) as exc:  # e.g. an integer of more than 4,300 digits
-        raise _error(SourceLoc(path=source), f"invalid YAML: {exc}") from exc
+        raise _error(SourceLoc(path=source), f"invalid YAML: {_reason(exc)}") from exc
     finally:
         loader.dispose()
     if loader.flaws:
@@ -135,9 +144,8 @@ def _check_nesting(text: str, source: str) -> None:
             depth += isinstance(event, yaml.CollectionStartEvent)
             depth -= isinstance(event, yaml.CollectionEndEvent)
             if depth > _MAX_NESTING:
-                mark = event.start_mark
-                loc = SourceLoc(path=source, line=mark.line + 1, column=mark.column + 1)
-                raise _error(loc, f"the document is nested more than {_MAX_NESTING} levels deep")
+                message = f"the document is nested more than {_MAX_NESTING} levels deep"
+                raise _error(_at(source, event.start_mark), message)
     except yaml.YAMLError:
         pass  # loading reports it, located
 
@@ -146,9 +154,9 @@ def _yaml_error(exc: yaml.YAMLError, text: str, source: str) -> CaseFileError:
     loc, message, hint = SourceLoc(path=source), f"invalid YAML: {exc}", ""
     if isinstance(exc, yaml.MarkedYAMLError):
         mark, context = exc.problem_mark or exc.context_mark, exc.context_mark
-        if mark is not None:
-            loc = SourceLoc(path=source, line=mark.line + 1, column=mark.column + 1)
-        message, hint = f"invalid YAML: {exc.problem or exc.context}", exc.context or ""
+        loc = _at(source, mark)
+        problem = (exc.problem or exc.context or "").removeprefix("but ")
+        message, hint = f"invalid YAML: {problem}", exc.context or ""
         if hint and context is not None and context is not mark:
             hint += f" at line {context.line + 1}, column {context.column + 1}"
     elif isinstance(exc, yaml.reader.ReaderError):  # libyaml counts its position in bytes
@@ -165,18 +173,20 @@ def _flaw_problems(text: str, source: str, flaws: list[_Flaw]) -> list[Problem]:
     root = _compose(text)
     stack: list[tuple[FieldPath, Node]] = [((), root)] if root is not None else []
     seen: set[int] = set()
-    while stack:  # not recursive: the tree may be deep
+    while stack:  # not recursive, and in document order so that an anchor's path comes first
         path, node = stack.pop()
-        if id(node) not in seen:
-            seen.add(id(node))
-            paths.setdefault(("value", *_pos(node)), path)
-            if isinstance(node, MappingNode):
-                for key_node, value_node in node.value:
-                    key_path = path + (getattr(key_node, "value", "?"),)
-                    paths[("key", *_pos(key_node))] = key_path
-                    stack.append((key_path, value_node))
-            elif isinstance(node, SequenceNode):
-                stack.extend((path + (i,), item) for i, item in enumerate(node.value))
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        paths.setdefault(("value", *_pos(node)), path)
+        children: list[tuple[FieldPath, Node]] = []
+        if isinstance(node, MappingNode):
+            for key_node, value_node in node.value:
+                children.append((path + (getattr(key_node, "value", "?"),), value_node))
+                paths[("key", *_pos(key_node))] = children[-1][0]
+        elif isinstance(node, SequenceNode):
+            children = [(path + (i,), item) for i, item in enumerate(node.value)]
+        stack.extend(reversed(children))
     problems = []
     for line, column, kind, message, hint in sorted(flaws):
         dotted = _dotted(paths.get((kind, line, column), ()))
@@ -253,13 +263,18 @@ def _load_json(text: str, source: str, loc: SourceLoc) -> object:
         at = SourceLoc(path=source, line=line, column=exc.colno)
         raise _error(at, f"invalid JSON: {exc.msg}") from exc
     except (ValueError, RecursionError) as exc:  # an integer of over 4,300 digits; deep nesting
-        deep = isinstance(exc, RecursionError)
-        raise _error(loc, "invalid JSON: " + ("nested too deeply" if deep else str(exc))) from exc
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else _reason(exc)
+        raise _error(loc, f"invalid JSON: {reason}") from exc
     if duplicates:
         hint = "remove one of them: a JSON reader would silently keep the last"
-        raise CaseFileError(Problem(loc, f"duplicate key {_short(k)!r}", hint=hint)
-                            for k in duplicates)  # fmt: skip
+        raise CaseFileError(
+            Problem(loc, f"duplicate key {_short(k)!r}", hint=hint) for k in duplicates
+        )
     return data
+
+
+def _reason(exc: Exception) -> str:
+    return str(exc).split(";")[0] or type(exc).__name__  # no advice to call sys functions
 
 
 def _decode(raw: bytes, source: str, line: int = 1) -> str:
@@ -267,8 +282,9 @@ def _decode(raw: bytes, source: str, line: int = 1) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         before = raw[: exc.start]
-        loc = SourceLoc(path=source, line=line + before.count(b"\n"),
-                        column=exc.start - before.rfind(b"\n"))  # fmt: skip
+        loc = SourceLoc(
+            path=source, line=line + before.count(b"\n"), column=exc.start - before.rfind(b"\n")
+        )
         message = f"not UTF-8 text: byte 0x{raw[exc.start]:02x} cannot be decoded"
         raise _error(loc, message, hint="save the file as UTF-8") from exc
 
@@ -277,11 +293,7 @@ def _decode(raw: bytes, source: str, line: int = 1) -> str:
 
 
 class _Invalid(Exception):
-    """Raised by a converter: what is wrong with the value, and how to fix it."""
-
-    def __init__(self, message: str, hint: str = "") -> None:
-        super().__init__(message)
-        self.message, self.hint = message, hint
+    """Raised by a converter; args: what is wrong with the value, and maybe how to fix it."""
 
 
 _BAD = object()  # returned by a converter that has reported its own problems
@@ -323,8 +335,9 @@ class _Checker:
         before = len(self.pending)
         for key in value:
             if not isinstance(key, str):
-                self.report(path + (str(key),), f"expected a field name, got {_describe(key)}",
-                            where="key")  # fmt: skip
+                self.report(
+                    path + (str(key),), f"expected a field name, got {_describe(key)}", where="key"
+                )
             elif key not in spec:
                 close = difflib.get_close_matches(key, spec, n=1)
                 hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(spec)}"
@@ -341,12 +354,13 @@ class _Checker:
             try:
                 fields[name] = convert(self, item, path + (name,))
             except _Invalid as exc:
-                self.report(path + (name,), exc.message, exc.hint)
+                self.report(path + (name,), *exc.args)
         return fields if len(self.pending) == before else None
 
 
-def _expect(test: Callable[[Any], bool], expected: str, hint: str = "", quote: bool = False
-            ) -> _Convert:  # fmt: skip
+def _expect(
+    test: Callable[[Any], bool], expected: str, hint: str = "", quote: bool = False
+) -> _Convert:
     """A converter keeping, as it is, a value that passes ``test``; ``quote``: text is expected,
     so a number is told to be quoted."""
 
@@ -364,8 +378,10 @@ _text = _expect(lambda v: isinstance(v, str), "text", quote=True)
 _name = _expect(lambda v: isinstance(v, str) and v.strip() != "", "a non-empty string", quote=True)
 _bool = _expect(lambda v: isinstance(v, bool), "true or false")
 _format = _expect(lambda v: v == "casefile/1", "casefile/1", "this version reads casefile/1")
-_sha256 = _expect(lambda v: isinstance(v, str) and re.fullmatch("[0-9a-fA-F]{64}", v) is not None,
-                  "a SHA-256 digest (64 hex digits) or null")  # fmt: skip
+_sha256 = _expect(
+    lambda v: isinstance(v, str) and re.fullmatch("[0-9a-fA-F]{64}", v) is not None,
+    "a SHA-256 digest (64 hex digits) or null",
+)
 
 
 def _count(minimum: int) -> _Convert:
@@ -386,8 +402,10 @@ def _enum(*choices: str) -> _Convert:
         if not isinstance(value, str):
             raise _Invalid(f"expected one of {', '.join(choices)}, got {_describe(value)}")
         close = difflib.get_close_matches(value, choices, n=1)
-        raise _Invalid(f"{_short(value)!r} is not one of {', '.join(choices)}",
-                       f"did you mean {close[0]!r}?" if close else "")  # fmt: skip
+        raise _Invalid(
+            f"{_short(value)!r} is not one of {', '.join(choices)}",
+            f"did you mean {close[0]!r}?" if close else "",
+        )
 
     return convert
 
@@ -397,36 +415,38 @@ def _amount(chk: _Checker, value: object, path: FieldPath, *, positive: bool = F
         number = isinstance(value, str) and re.fullmatch(r"\s*\d+(\.\d+)?\s*", value)
         hint = f"write it as a number, without quotes: {str(value).strip()}" if number else ""
         raise _Invalid(f"expected an amount in CNY (a number), got {_describe(value)}", hint)
-    if _describe(value) == "a very large number" or not math.isfinite(value):
+    if _describe(value) == "a very large number":  # too long for str()
         raise _Invalid(f"expected an amount in CNY, got {_describe(value)}")
     amount = value if isinstance(value, Decimal) else Decimal(str(value))
+    if not amount.is_finite():
+        raise _Invalid(f"expected an amount in CNY, got {_describe(value)}")
     digits, exponent = amount.as_tuple()[1:]
     if isinstance(exponent, int) and exponent < -2:
         with localcontext() as ctx:
             ctx.prec = len(digits) + 3
             example = amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-        raise _Invalid(f"amount {value} has more than two decimal places",
-                       f"amounts are CNY to the fen: round it, e.g. to {example}")  # fmt: skip
+        raise _Invalid(
+            f"amount {value} has more than two decimal places",
+            f"amounts are CNY to the fen: round it, e.g. to {example}",
+        )
     if amount < 0 or (positive and amount == 0):
         raise _Invalid(f"amount must be {'> 0' if positive else '>= 0'}, got {value}")
     return amount.copy_abs() if amount.is_zero() else amount  # no -0.0
 
 
-def _positive_amount(chk: _Checker, value: object, path: FieldPath) -> Any:
-    return _amount(chk, value, path, positive=True)
-
-
 def _time(chk: _Checker, value: object, path: FieldPath) -> Any:
     hint = f"write it like {_EXAMPLE_TIME}"
     if not isinstance(value, str):
-        raise _Invalid(f"expected a time (ISO-8601 with a UTC offset), got {_describe(value)}", hint)
+        raise _Invalid(f"expected an ISO-8601 time with a UTC offset, got {_describe(value)}", hint)
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
         raise _Invalid(f"{_short(value)!r} is not an ISO-8601 time", hint) from None
     if moment.utcoffset() is None:
-        raise _Invalid(f"time {_short(value)!r} has no UTC offset",
-                       f"add the offset, e.g. {moment.isoformat()}+08:00")  # fmt: skip
+        raise _Invalid(
+            f"time {_short(value)!r} has no UTC offset",
+            f"add the offset, e.g. {moment.isoformat()}+08:00",
+        )
     return moment
 
 
@@ -455,8 +475,11 @@ def _json_value(chk: _Checker, value: object, path: FieldPath, depth: int) -> An
     elif isinstance(value, dict):
         return _attributes(chk, value, path, depth)  # a nested mapping: a tuple of pairs as well
     else:
-        chk.report(path, "expected text, a finite number, true/false, null, a list or a mapping, "
-                   f"got {_describe(value)}")  # fmt: skip
+        chk.report(
+            path,
+            "expected text, a finite number, true/false, null, a list or a mapping, "
+            f"got {_describe(value)}",
+        )
     return None
 
 
@@ -530,7 +553,7 @@ _ORDER: _Spec = {
 _DISPUTE: _Spec = {
     "type": (_name, True),
     "service": (_enum("refund_only", "return_and_refund", "exchange"), True),
-    "claimed_amount": (_positive_amount, True),
+    "claimed_amount": (partial(_amount, positive=True), True),
     "reason": (_text, False),
     "refund_requested_at": (_time, True),
     "seller_refused_at": (_time, False),
@@ -562,8 +585,11 @@ def _check(data: object, source: str, locate: Locate | None, case_loc: SourceLoc
     chk = _Checker(source, locate)
     if not isinstance(data, dict):
         many = "a case file holds one case; put many in a directory or a .jsonl file"
-        chk.report((), f"expected a case (a mapping of fields), got {_describe(data)}",
-                   many if isinstance(data, list) else _ONE_CASE)  # fmt: skip
+        chk.report(
+            (),
+            f"expected a case (a mapping of fields), got {_describe(data)}",
+            many if isinstance(data, list) else _ONE_CASE,
+        )
     fields = chk.section(data, (), _CASE) if isinstance(data, dict) else None
     if fields is None or chk.pending:
         raise chk.error()
@@ -618,7 +644,9 @@ def parse_case(text: str | bytes, *, source: str, fmt: Literal["yaml", "json"]) 
     """Parse and validate one case written in YAML or JSON; ``source`` names it in errors."""
     if fmt not in ("yaml", "json"):
         raise ValueError(f"fmt must be 'yaml' or 'json', not {fmt!r}")
-    text = _decode(text, source) if isinstance(text, bytes) else text.removeprefix("\ufeff")
+    # A str is checked like bytes: a lone surrogate in it is no more text than a stray byte.
+    raw = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
+    text = _decode(raw, source)
     if not text.strip():
         raise _error(SourceLoc(path=source), "the file is empty", hint=_ONE_CASE)
     marks: _Marks = {}
@@ -634,8 +662,11 @@ def load_case(path: str | Path) -> Case:
     """Load the one case in a .yaml, .yml or .json file."""
     name, suffix = str(path), Path(path).suffix.lower()
     if suffix not in _FORMATS:
-        raise _error(SourceLoc(path=name), f"not a case file: extension {suffix or '(none)'}",
-                     hint="name it .yaml, .yml or .json; for .jsonl use load_cases")  # fmt: skip
+        raise _error(
+            SourceLoc(path=name),
+            f"not a case file: extension {suffix or '(none)'}",
+            hint="name it .yaml, .yml or .json; for .jsonl use load_cases",
+        )
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
@@ -667,7 +698,7 @@ def iter_jsonl(path: str | Path) -> Iterator[Case | CaseFileError]:
 def _jsonl_case(raw: bytes, name: str, lineno: int) -> Case | CaseFileError:
     loc = SourceLoc(path=name, line=lineno)
     try:
-        data = _load_json(_decode(raw, name, lineno), name, loc)
+        data = _load_json(_decode(raw.rstrip(b"\r\n"), name, lineno), name, loc)
         return case_from_data(data, source=name, locate=lambda _path: loc)
     except CaseFileError as exc:
         return exc

@@ -18,7 +18,7 @@ from engine.facts import EvidenceStatus, IssueResult, Prepared
 from engine.firing import Firing
 from engine.params import policy_timezone
 from engine.rules.program import Effect, Program, Rule
-from engine.ruling import EvidenceFinding, IssueFinding, NextStep, Reason, Ruling, RulesRef
+from engine.ruling import EvidenceFinding, IssueFinding, NextStep, Reason, RulesRef, Ruling
 from engine.values import evaluate, round_money
 
 __all__ = ["Decider"]
@@ -57,8 +57,8 @@ class Decider:
         for item in prepared.case.evidence:
             kind = self.program.kind(item.kind)
             admitted = item.id not in rejected
-            valid = admitted and kind is not None and set(kind.requirements) <= met.get(
-                item.id, set()
+            valid = (
+                admitted and kind is not None and set(kind.requirements) <= met.get(item.id, set())
             )
             out[item.id] = EvidenceStatus(admitted=admitted, valid=valid)
         return out
@@ -103,8 +103,14 @@ class Decider:
                 status = "not_proven"
             results.append(
                 IssueResult(
-                    issue=name, burden=burden, standard=standard, lower_bound=lower,
-                    margin=margin, score=score, against=against, status=status,
+                    issue=name,
+                    burden=burden,
+                    standard=standard,
+                    lower_bound=lower,
+                    margin=margin,
+                    score=score,
+                    against=against,
+                    status=status,
                     supporting=tuple(sorted({k for _, k in sides["supports"]})),
                     opposing=tuple(sorted({k for _, k in sides["opposes"]})),
                 )  # fmt: skip
@@ -130,22 +136,26 @@ class Decider:
         refund = _money(evaluate(effect.refund, env)) if effect.refund else ZERO
         compensation = _money(evaluate(effect.compensation, env)) if effect.compensation else ZERO
         bound_issues = {a.kind for a in outcome_rule.aliases if a.fact_type == "issue"}
-        scores = [r.score for r in issues if r.issue in bound_issues or
-                  (None in bound_issues)]
+        scores = [r.score for r in issues if r.issue in bound_issues or (None in bound_issues)]
         score = max(scores, default=ONE if not bound_issues else ZERO)
         next_step = None
         if effect.next_step_party and effect.next_step_what:
             until = evaluate(effect.next_step_until, env) if effect.next_step_until else None
             next_step = NextStep(
                 party=effect.next_step_party,
-                what=Reason(rule=outcome_rule.id, zh=effect.next_step_what.zh,
-                            en=effect.next_step_what.en),
+                what=Reason(
+                    rule=outcome_rule.id, zh=effect.next_step_what.zh, en=effect.next_step_what.en
+                ),
                 until=self._time(until),
             )
         appeal_deadline = None
         if effect.appealable and self.program.appeal_deadline:
             appeal_deadline = self._time(env["case"].get(self.program.appeal_deadline))
-        warnings = [Reason(rule=None, zh=zh, en=en) for zh, en in prepared.warnings]
+        # sorted, so that the order of evidence items never changes a ruling
+        warnings = [
+            Reason(rule=None, zh=zh, en=en)
+            for zh, en in sorted(set(prepared.warnings), key=lambda w: w[1])
+        ]
         seen_warnings = set()
         for firing, _ in self._effects(firings, "warning"):
             if firing.rule_id in seen_warnings:
@@ -158,8 +168,12 @@ class Decider:
             appeal = "confirmed" if ruling == case.dispute.appeal.ruling else "changed"
         return Ruling(
             case_id=case.case_id,
-            rules=RulesRef(name=self.program.name, version=self.program.version,
-                           digest=self.program.digest, profile=prepared.params.profile),
+            rules=RulesRef(
+                name=self.program.name,
+                version=self.program.version,
+                digest=self.program.digest,
+                profile=prepared.params.profile,
+            ),
             ruling=ruling,
             reason_code=effect.reason_code or outcome_rule.id,
             refund_amount=refund,
@@ -168,9 +182,14 @@ class Decider:
             return_shipping_paid_by=effect.return_shipping_paid_by,
             score=_round_score(score),
             issues=tuple(
-                IssueFinding(issue=r.issue, burden=r.burden, standard=r.standard,
-                             score=_round_score(r.score), met=r.status == "proven",
-                             status=r.status)
+                IssueFinding(
+                    issue=r.issue,
+                    burden=r.burden,
+                    standard=r.standard,
+                    score=_round_score(r.score),
+                    met=r.status == "proven",
+                    status=r.status,
+                )
                 for r in issues
             ),
             evidence=self._evidence(prepared, firings, statuses, issues),
@@ -179,6 +198,7 @@ class Decider:
             appeal_deadline=appeal_deadline,
             warnings=tuple(warnings),
             appeal=appeal,
+            decided_by=outcome_rule.id,
         )
 
     def _outcome(self, case_id: str, firings: list[Firing]) -> tuple[Rule, Effect]:
@@ -225,8 +245,9 @@ class Decider:
                 if effect.kind == "meets":
                     met.setdefault(key, set()).update(effect.requirements)
                 if effect.kind in ("supports", "opposes") and effect.issue in in_play:
-                    weight = _decimal(evaluate(effect.weight, prepared.env)) if effect.weight \
-                        else ZERO
+                    weight = (
+                        _decimal(evaluate(effect.weight, prepared.env)) if effect.weight else ZERO
+                    )
                     weights[key] = max(weights.get(key, ZERO), weight)
         out = []
         for item in prepared.case.evidence:
@@ -257,8 +278,13 @@ class Decider:
 
 
 def _outcome_key(effect: Effect) -> tuple[Any, ...]:
-    return (effect.ruling, effect.refund, effect.compensation, effect.return_required,
-            effect.return_shipping_paid_by)
+    return (
+        effect.ruling,
+        effect.refund,
+        effect.compensation,
+        effect.return_required,
+        effect.return_shipping_paid_by,
+    )
 
 
 def _decimal(value: Any) -> Decimal:

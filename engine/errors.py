@@ -56,7 +56,9 @@ class Problem:
         if self.snippet:
             lines.append(f"    {self.snippet}")
             if self.caret >= 0:
-                lines.append("    " + " " * self.caret + "^" + (f" {self.hint}" if self.hint else ""))
+                lines.append(
+                    "    " + " " * self.caret + "^" + (f" {self.hint}" if self.hint else "")
+                )
             elif self.hint:
                 lines.append(f"    {self.hint}")
         elif self.hint:

@@ -1,7 +1,7 @@
 """Case + Program -> the facts of each round, identical for both evaluators.
 
 Facts are flat dicts in the engine's scalar forms (see ``engine.rules.program``): ``type`` and
-``key`` (the case's own id: "order", "E1", "issue:delivered"), then only the fields some rule
+``key`` (the case's own id: "order", "E1", "issue:<name>"), then only the fields some rule
 reads, including materialised transforms (``signer_name__name``) and predicates (``__p3``).
 A value that is missing is left out of the fact (durable_rules treats ``None`` as present).
 """
@@ -82,8 +82,13 @@ def _domain(obj: Any, table: Mapping[str, Type]) -> dict[str, Any]:
     return {name: getattr(obj, name) for name in table if getattr(obj, name, None) is not None}
 
 
-def _fact(fact_type: str, key: str, domain: Mapping[str, Any], types: Mapping[str, Type],
-          wanted: tuple[str, ...]) -> Fact:
+def _fact(
+    fact_type: str,
+    key: str,
+    domain: Mapping[str, Any],
+    types: Mapping[str, Type],
+    wanted: tuple[str, ...],
+) -> Fact:
     fact: Fact = {TYPE: fact_type, KEY: key}
     for name in wanted:
         base, _, transform = name.partition("__")
@@ -143,8 +148,9 @@ def _case_fact(program: Program, prepared: Prepared) -> Fact:
     return fact
 
 
-def _evidence_domain(program: Program, item: Evidence, warnings: list[tuple[str, str]]
-                     ) -> dict[str, Any]:
+def _evidence_domain(
+    program: Program, item: Evidence, warnings: list[tuple[str, str]]
+) -> dict[str, Any]:
     file_types = tuple(PurePosixPath(f.name).suffix.lower().lstrip(".") for f in item.files)
     domain: dict[str, Any] = {
         "id": item.id, "party": item.party, "kind": item.kind, "submitted_at": item.submitted_at,
@@ -152,22 +158,34 @@ def _evidence_domain(program: Program, item: Evidence, warnings: list[tuple[str,
     }  # fmt: skip
     kind = program.kind(item.kind)
     if kind is None:
-        warnings.append((f"证据 {item.id} 的类型 '{item.kind}' 规则未定义，不计权重",
-                         f"evidence {item.id}: kind '{item.kind}' is not defined by the rules; "
-                         "it is given no weight"))
+        warnings.append(
+            (
+                f"证据 {item.id} 的类型 '{item.kind}' 规则未定义，不计权重",
+                f"evidence {item.id}: kind '{item.kind}' is not defined by the rules; "
+                "it is given no weight",
+            )
+        )
         return domain
     for name, raw in item.attributes:
         type_ = kind.attribute_type(name)
         if type_ is None:
-            warnings.append((f"证据 {item.id} 的属性 '{name}' 规则未定义，已忽略",
-                             f"evidence {item.id}: attribute '{name}' is not defined for kind "
-                             f"'{item.kind}'; ignored"))
+            warnings.append(
+                (
+                    f"证据 {item.id} 的属性 '{name}' 规则未定义，已忽略",
+                    f"evidence {item.id}: attribute '{name}' is not defined for kind "
+                    f"'{item.kind}'; ignored",
+                )
+            )
             continue
         value = _typed(raw, type_)
         if value is None and raw is not None:
-            warnings.append((f"证据 {item.id} 的属性 '{name}' 应为 {type_}，已忽略",
-                             f"evidence {item.id}: attribute '{name}' should be {type_}; "
-                             f"got {raw!r}, ignored"))
+            warnings.append(
+                (
+                    f"证据 {item.id} 的属性 '{name}' 应为 {type_}，已忽略",
+                    f"evidence {item.id}: attribute '{name}' should be {type_}; "
+                    f"got {raw!r}, ignored",
+                )
+            )
             continue
         if value is not None:
             domain[name] = value
@@ -213,8 +231,13 @@ def _typed(raw: Any, type_: Type) -> Any:
     return None
 
 
-def _predicates(program: Program, fact_type: str, fact: Fact, domain: Mapping[str, Any],
-                env: Mapping[str, Mapping[str, Any]]) -> None:
+def _predicates(
+    program: Program,
+    fact_type: str,
+    fact: Fact,
+    domain: Mapping[str, Any],
+    env: Mapping[str, Mapping[str, Any]],
+) -> None:
     for pred in program.predicates:
         if pred.alias_type != fact_type:
             continue
@@ -246,8 +269,9 @@ def _predicate(pred: Predicate, subject: Any, args: list[Any]) -> bool:
     raise AssertionError(name)
 
 
-def _compute_derived(program: Program, prepared: Prepared, stratum: int,
-                     statuses: Mapping[str, EvidenceStatus]) -> None:
+def _compute_derived(
+    program: Program, prepared: Prepared, stratum: int, statuses: Mapping[str, EvidenceStatus]
+) -> None:
     """Compute the derived values of ``stratum`` (in dependency order), then the case fact."""
     for item in program.derived:
         if item.stratum != stratum or item.name in prepared.derived_done:
@@ -259,8 +283,9 @@ def _compute_derived(program: Program, prepared: Prepared, stratum: int,
     prepared.singletons["case"] = _case_fact(program, prepared)
 
 
-def _derived_value(program: Program, item: Derived, prepared: Prepared,
-                   statuses: Mapping[str, EvidenceStatus]) -> Any:
+def _derived_value(
+    program: Program, item: Derived, prepared: Prepared, statuses: Mapping[str, EvidenceStatus]
+) -> Any:
     env = prepared.env
     if item.expr is not None:
         return evaluate(item.expr, env)

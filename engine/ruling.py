@@ -73,8 +73,12 @@ class NextStep:
     until: str | None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"party": self.party, "what": {"zh": self.what.zh, "en": self.what.en},
-                "until": self.until, "rule": self.what.rule}
+        return {
+            "party": self.party,
+            "what": {"zh": self.what.zh, "en": self.what.en},
+            "until": self.until,
+            "rule": self.what.rule,
+        }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -85,8 +89,12 @@ class RulesRef:
     profile: str | None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "version": self.version, "digest": self.digest,
-                "profile": self.profile}
+        return {
+            "name": self.name,
+            "version": self.version,
+            "digest": self.digest,
+            "profile": self.profile,
+        }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -107,6 +115,7 @@ class Ruling:
     appeal_deadline: str | None
     warnings: tuple[Reason, ...]
     appeal: str | None = None  # "changed" | "confirmed" for an accepted appeal
+    decided_by: str = ""  # the outcome rule that decided (its reason_code may differ); not in JSON
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {

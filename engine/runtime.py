@@ -23,8 +23,8 @@ from engine.rules.program import KEY, ROUND, Program
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
-    from durable import engine as _durable  # type: ignore[import-untyped]
-    import durable_rules_engine as _native  # type: ignore[import-not-found]
+    import durable_rules_engine as _native
+    from durable import engine as _durable
 
 __all__ = ["DurableEvaluator", "DurableSession", "ruleset_name"]
 
@@ -155,8 +155,9 @@ class DurableEvaluator:
                 try:
                     _host().delete_state(self.ruleset, sid)
                 except Exception as exc:  # noqa: BLE001 - a failed delete must be seen
-                    raise EngineError(f"durable_rules could not delete session {sid}: {exc}") \
-                        from exc
+                    raise EngineError(
+                        f"durable_rules could not delete session {sid}: {exc}"
+                    ) from exc
 
     def definition_json(self) -> str:
         return json.dumps(to_durable(self.program), ensure_ascii=False, indent=2, sort_keys=True)

@@ -83,9 +83,16 @@ class Scorer:
             close = difflib.get_close_matches(case.dispute.type, known, n=1)
             hint = f"did you mean '{close[0]}'?" if close else f"one of: {', '.join(known)}"
             loc = case.source or SourceLoc(path=case.case_id)
-            raise CaseFileError([Problem(loc, f"dispute.type: unknown dispute type "
-                                              f"'{case.dispute.type}'", path="dispute.type",
-                                         hint=hint)])
+            raise CaseFileError(
+                [
+                    Problem(
+                        loc,
+                        f"dispute.type: unknown dispute type '{case.dispute.type}'",
+                        path="dispute.type",
+                        hint=hint,
+                    )
+                ]
+            )
 
     def score(self, case: Case) -> Scored:
         self.check(case)
@@ -104,14 +111,18 @@ class Scorer:
                 facts = round_facts(program, prepared, stratum, statuses, issues)
                 fired = session.run(stratum, facts)
                 firings |= fired
-                rounds.append(Round(stratum=stratum, facts=tuple(facts),
-                                    firings=frozenset(fired)))
+                rounds.append(Round(stratum=stratum, facts=tuple(facts), firings=frozenset(fired)))
         statuses = self.decider.statuses(prepared, firings)
         if issues is None:
             issues = self.decider.issues(prepared, firings, statuses)
         ruling = self.decider.ruling(prepared, firings, statuses, issues)
-        return Scored(ruling=ruling, firings=frozenset(firings), rounds=tuple(rounds),
-                      prepared=prepared, issues=issues)
+        return Scored(
+            ruling=ruling,
+            firings=frozenset(firings),
+            rounds=tuple(rounds),
+            prepared=prepared,
+            issues=issues,
+        )
 
 
 def score_case(case: Case, program: Program, engine: EngineName = "durable") -> Ruling:

@@ -64,13 +64,20 @@ NUMERIC = ("money", "number", "integer", "duration")
 
 
 class ExprError(Exception):
-    """A problem at ``offset`` (characters into the expression text)."""
+    """A problem at ``offset`` (characters into the expression text).
 
-    def __init__(self, message: str, offset: int = 0, hint: str = "") -> None:
+    ``silent`` errors follow from a problem already reported elsewhere (a derived value that
+    failed to compile): they stop the expression but are not reported again.
+    """
+
+    def __init__(
+        self, message: str, offset: int = 0, hint: str = "", *, silent: bool = False
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.offset = offset
         self.hint = hint
+        self.silent = silent
 
 
 @dataclass
@@ -81,8 +88,11 @@ class Scope:
     fields: dict[str, dict[str, Type]]  # alias -> field -> type
     predicates: list[Predicate] = field(default_factory=list)
     allow_values: bool = True  # value expressions may use arithmetic and functions
+    failed: frozenset[str] = frozenset()  # derived values that did not compile
 
     def field_type(self, alias: str, name: str, offset: int) -> Type:
+        if alias == "case" and name in self.failed:
+            raise ExprError(f"case.{name} did not compile", offset, silent=True)
         if alias not in self.fields:
             known = sorted(self.fields)
             raise ExprError(
@@ -184,7 +194,9 @@ def _const_for(value: Any, type_: Type, text: str, offset: int) -> Any:
         parsed = _parse_time(value) if isinstance(value, str) else None
         if parsed is None:
             raise ExprError(
-                f"{value!r} is not a time with a UTC offset", offset, "e.g. '2024-03-01T10:00:00+08:00'"
+                f"{value!r} is not a time with a UTC offset",
+                offset,
+                "e.g. '2024-03-01T10:00:00+08:00'",
             )
         return to_fact_value(parsed, type_)
     if name == "duration":
@@ -206,8 +218,11 @@ def _const_for(value: Any, type_: Type, text: str, offset: int) -> Any:
         return value
     if name in ("text", "name", "enum"):
         if not isinstance(value, str):
-            raise ExprError(f"{value!r} is not text, but {type_} is compared with it", offset,
-                            f"write it in quotes: \"{value}\"")
+            raise ExprError(
+                f"{value!r} is not text, but {type_} is compared with it",
+                offset,
+                f'write it in quotes: "{value}"',
+            )
         if name == "enum" and value not in type_.values:
             hint = _did_you_mean(value, list(type_.values)) or f"one of: {', '.join(type_.values)}"
             raise ExprError(f"'{value}' is not one of the values of {type_}", offset, hint)
@@ -236,8 +251,10 @@ def _is_literal(node: ast.expr) -> bool:
         return True
     if isinstance(node, ast.Name) and node.id in ("true", "false"):
         return True
-    return isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and _is_literal(
-        node.operand
+    return (
+        isinstance(node, ast.UnaryOp)
+        and isinstance(node.op, ast.USub)
+        and _is_literal(node.operand)
     )
 
 
@@ -347,7 +364,7 @@ def _expect_bool(type_: Type, text: str, node: ast.expr) -> None:
         raise ExprError(
             f"this field is {type_}, not true/false",
             _offset(text, node),
-            "compare it with something, e.g. == \"value\"",
+            'compare it with something, e.g. == "value"',
         )
 
 
@@ -390,6 +407,16 @@ def _check_order(cmp: str, type_: Type, text: str, node: ast.expr) -> None:
 
 
 def _operand(node: ast.expr, text: str, scope: Scope) -> tuple[FieldRef, Type]:
+    if isinstance(node, (ast.BinOp, ast.UnaryOp)) or (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in VALUE_FUNCTIONS
+    ):
+        raise ExprError(
+            "arithmetic is not allowed in a condition",
+            _offset(text, node),
+            "define the value under derived: and compare with case.<name>",
+        )
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "name":
         if len(node.args) != 1:
             raise ExprError("name() takes one field", _offset(text, node))
@@ -423,7 +450,8 @@ def _membership(
     if isinstance(right, (ast.List, ast.Tuple)):
         ref, type_ = _operand(left, text, scope)
         values = tuple(
-            _const_for(_literal(item, text), type_, text, _offset(text, item)) for item in right.elts
+            _const_for(_literal(item, text), type_, text, _offset(text, item))
+            for item in right.elts
         )
         if not values:
             raise ExprError("an empty list", _offset(text, right))
@@ -437,7 +465,7 @@ def _membership(
         ast.copy_location(call.func, right)
         return _call_atoms(call, text, scope, negate=negate)
     raise ExprError(
-        "write 'field in [\"a\", \"b\"]' or '\"value\" in evidence.list_field'",
+        'write \'field in ["a", "b"]\' or \'"value" in evidence.list_field\'',
         _offset(text, left),
     )
 
@@ -476,16 +504,23 @@ def _call_atoms(node: ast.Call, text: str, scope: Scope, *, negate: bool) -> lis
             value = _literal(b, text)
             if not isinstance(value, str):
                 raise ExprError(f"{name}() compares text", _offset(text, b))
-            return [Atom(op="eq", left=lref, right=Const(_transform_const(transform, value)), text=src)]
+            return [
+                Atom(op="eq", left=lref, right=Const(_transform_const(transform, value)), text=src)
+            ]
         rref, rtype = _ref(b, text, scope)
         if not rtype.is_textual:
             raise ExprError(f"{name}() compares text, this is {rtype}", _offset(text, b))
-        return [Atom(op="eq", left=lref, right=FieldRef(rref.alias, rref.field, transform), text=src)]
+        return [
+            Atom(op="eq", left=lref, right=FieldRef(rref.alias, rref.field, transform), text=src)
+        ]
     if name in PREDICATES:
         return [_predicate_atom(node, name, text, scope, src, negate)]
     known = sorted(["present", "missing", *TRANSFORMS, *PREDICATES])
-    raise ExprError(f"unknown function '{name}' in a condition", _offset(text, node),
-                    _did_you_mean(name, known) or f"known: {', '.join(known)}")
+    raise ExprError(
+        f"unknown function '{name}' in a condition",
+        _offset(text, node),
+        _did_you_mean(name, known) or f"known: {', '.join(known)}",
+    )
 
 
 def _predicate_atom(
@@ -496,8 +531,9 @@ def _predicate_atom(
         raise ExprError(f"{name}() takes {len(expected)} arguments", _offset(text, node))
     subject, type_ = _ref(node.args[0], text, scope)
     if type_.name != expected[0].name and not (expected[0].is_textual and type_.is_textual):
-        raise ExprError(f"{name}() needs a {expected[0]} first, this is {type_}",
-                        _offset(text, node.args[0]))
+        raise ExprError(
+            f"{name}() needs a {expected[0]} first, this is {type_}", _offset(text, node.args[0])
+        )
     alias = scope.aliases[subject.alias]
     args = [Expr(op="ref", type=type_, value=FieldRef(subject.alias, subject.field))]
     for arg in node.args[1:]:
@@ -509,13 +545,18 @@ def _predicate_atom(
         else:
             ref, rtype = _ref(arg, text, scope)
             if scope.aliases[ref.alias].fact_type != "param":
-                raise ExprError(f"{name}() takes constants or parameters after the field",
-                                _offset(text, arg))
+                raise ExprError(
+                    f"{name}() takes constants or parameters after the field", _offset(text, arg)
+                )
             args.append(Expr(op="ref", type=rtype, value=ref))
     # one predicate per distinct call, shared by every rule that writes the same call
     key = (alias.fact_type, name, tuple(_expr_key(a) for a in args))
     for existing in scope.predicates:
-        if (existing.alias_type, existing.function, tuple(_expr_key(a) for a in existing.args)) == key:
+        if (
+            existing.alias_type,
+            existing.function,
+            tuple(_expr_key(a) for a in existing.args),
+        ) == key:
             pred = existing
             break
     else:
@@ -545,8 +586,12 @@ def parse_value(text: Any, scope: Scope) -> Expr:
     if isinstance(text, bool):
         return Expr(op="const", type=BOOLEAN, value=text, text=str(text).lower())
     if isinstance(text, (int, float, Decimal)):
-        return Expr(op="const", type=NUMBER if not isinstance(text, int) else INTEGER,
-                    value=Decimal(str(text)) if not isinstance(text, int) else text, text=str(text))
+        return Expr(
+            op="const",
+            type=NUMBER if not isinstance(text, int) else INTEGER,
+            value=Decimal(str(text)) if not isinstance(text, int) else text,
+            text=str(text),
+        )
     if not isinstance(text, str) or not text.strip():
         raise ExprError("expected a value expression")
     expr = _value(_parse(text), text, scope)
@@ -622,9 +667,11 @@ def _arith_type(op: str, a: Type, b: Type, offset: int) -> Type:
 def _value_call(node: ast.Call, name: str, text: str, scope: Scope) -> Expr:
     offset = _offset(text, node)
     if name not in VALUE_FUNCTIONS:
-        raise ExprError(f"unknown function '{name}'", offset,
-                        _did_you_mean(name, list(VALUE_FUNCTIONS)) or
-                        f"known: {', '.join(VALUE_FUNCTIONS)}")
+        raise ExprError(
+            f"unknown function '{name}'",
+            offset,
+            _did_you_mean(name, list(VALUE_FUNCTIONS)) or f"known: {', '.join(VALUE_FUNCTIONS)}",
+        )
     args = tuple(_value(arg, text, scope) for arg in node.args)
     if name in ("hours", "days"):
         if len(args) != 1 or args[0].type.name not in ("integer", "number"):

@@ -18,6 +18,7 @@ from engine.errors import Problem, RuleFileError
 from engine.model import SourceLoc
 from engine.rules.expr import ExprError, Scope, parse_condition, parse_duration, parse_value
 from engine.rules.program import (
+    RESERVED_FIELDS,
     Alias,
     Atom,
     Const,
@@ -31,7 +32,6 @@ from engine.rules.program import (
     Parameter,
     ParamValue,
     Profile,
-    RESERVED_FIELDS,
     Program,
     Requirement,
     Rule,
@@ -86,6 +86,7 @@ class _Ctx:
 
     problems: list[Problem] = field(default_factory=list)
     lines: dict[str, list[str]] = field(default_factory=dict)
+    silent: int = 0  # problems that follow from one already reported
 
     def error(self, loc: SourceLoc, message: str, hint: str = "", caret: int = -1) -> None:
         snippet = ""
@@ -107,6 +108,9 @@ class _Ctx:
 
     def expr_error(self, loc: SourceLoc, text: str, exc: ExprError) -> None:
         """Locate an error inside an expression string written at ``loc``."""
+        if exc.silent:
+            self.silent += 1
+            return
         lines = self.lines.get(loc.path, [])
         line = lines[loc.line - 1] if 0 < loc.line <= len(lines) else ""
         start = line.find(text.strip()) if text.strip() else -1
@@ -121,17 +125,27 @@ class _Ctx:
 def _text(ctx: _Ctx, node: Any, parent: LMap, key: str, *, required: bool = True) -> Text | None:
     if node is None:
         if required:
-            ctx.error(parent.key_loc(key) if key in parent else parent.loc,
-                      f"'{key}' needs both texts, zh and en", "write {zh: ..., en: ...}")
+            ctx.error(
+                parent.key_loc(key) if key in parent else parent.loc,
+                f"'{key}' needs both texts, zh and en",
+                "write {zh: ..., en: ...}",
+            )
         return None
     if isinstance(node, str):
-        ctx.error(parent.value_loc(key), f"'{key}' needs both texts, zh and en",
-                  "write {zh: ..., en: ...}")
+        ctx.error(
+            parent.value_loc(key),
+            f"'{key}' needs both texts, zh and en",
+            "write {zh: ..., en: ...}",
+        )
         return None
-    if not isinstance(node, LMap) or not all(isinstance(node.get(k), str) and node.get(k)
-                                             for k in ("zh", "en")):
-        ctx.error(parent.value_loc(key), f"'{key}' needs both texts, zh and en",
-                  "write {zh: ..., en: ...}")
+    if not isinstance(node, LMap) or not all(
+        isinstance(node.get(k), str) and node.get(k) for k in ("zh", "en")
+    ):
+        ctx.error(
+            parent.value_loc(key),
+            f"'{key}' needs both texts, zh and en",
+            "write {zh: ..., en: ...}",
+        )
         return None
     _unknown_keys(ctx, node, ("zh", "en", "source"))
     return Text(zh=node["zh"], en=node["en"])
@@ -169,8 +183,11 @@ def _read_files(root: Path, ctx: _Ctx) -> list[tuple[str, LMap]]:
         if data is None:
             continue
         if not isinstance(data, LMap):
-            ctx.error(SourceLoc(path=rel, line=1, column=1),
-                      "a rule file holds a mapping of sections", f"sections: {', '.join(SECTIONS)}")
+            ctx.error(
+                SourceLoc(path=rel, line=1, column=1),
+                "a rule file holds a mapping of sections",
+                f"sections: {', '.join(SECTIONS)}",
+            )
             continue
         _unknown_keys(ctx, data, SECTIONS)
         docs.append((rel, data))
@@ -213,8 +230,11 @@ def _merged(ctx: _Ctx, docs: list[tuple[str, LMap]], section: str) -> list[tuple
             continue
         for name, value in body.items():
             if name in seen:
-                ctx.error(body.key_loc(name), f"{section[:-1] if section.endswith('s') else section}"
-                          f" '{name}' is defined twice (first at {seen[name]})")
+                ctx.error(
+                    body.key_loc(name),
+                    f"{section[:-1] if section.endswith('s') else section}"
+                    f" '{name}' is defined twice (first at {seen[name]})",
+                )
                 continue
             seen[name] = body.key_loc(name)
             out.append((name, value, body))
@@ -232,6 +252,7 @@ class _Builder:
         self.issues: dict[str, Issue] = {}
         self.dispute_types: dict[str, DisputeType] = {}
         self.predicates: list[Any] = []
+        self.failed_derived: set[str] = set()
 
     # ------------------------------------------------------------ scopes
 
@@ -259,12 +280,17 @@ class _Builder:
                 fields[name] = table
             elif alias.fact_type == "issue":
                 fields[name] = dict(ISSUE_FIELDS)
-        return Scope(aliases=all_aliases, fields=fields, predicates=self.predicates,
-                     allow_values=values)
+        return Scope(
+            aliases=all_aliases,
+            fields=fields,
+            predicates=self.predicates,
+            allow_values=values,
+            failed=frozenset(self.failed_derived),
+        )
 
     def cond(self, text: Any, loc: SourceLoc, scope: Scope) -> list[list[Atom]] | None:
         if not isinstance(text, str):
-            self.ctx.error(loc, "a condition must be text, e.g. \"evidence.copy_no == 1\"")
+            self.ctx.error(loc, 'a condition must be text, e.g. "evidence.copy_no == 1"')
             return None
         try:
             return parse_condition(text, scope)
@@ -272,8 +298,9 @@ class _Builder:
             self.ctx.expr_error(loc, text, exc)
             return None
 
-    def value(self, text: Any, loc: SourceLoc, scope: Scope, want: tuple[str, ...] = ()
-              ) -> Expr | None:
+    def value(
+        self, text: Any, loc: SourceLoc, scope: Scope, want: tuple[str, ...] = ()
+    ) -> Expr | None:
         try:
             expr = parse_value(text, scope)
         except ExprError as exc:
@@ -295,6 +322,8 @@ class _Builder:
         self.declare_dispute_types()
         derived = self.derived()
         rules = self.rules()
+        if self.ctx.problems or self.ctx.silent:
+            return None
         self.check_requirements(rules)
         if self.ctx.problems:
             return None
@@ -366,15 +395,20 @@ class _Builder:
             title = _text(self.ctx, body.get("title"), body, "title")
             ptype = body.get("type")
             if ptype not in PARAM_TYPES:
-                self.ctx.error(body.value_loc("type") if "type" in body else loc,
-                               f"parameter type must be one of {', '.join(PARAM_TYPES)}",
-                               _did_you_mean(str(ptype), list(PARAM_TYPES)))
+                self.ctx.error(
+                    body.value_loc("type") if "type" in body else loc,
+                    f"parameter type must be one of {', '.join(PARAM_TYPES)}",
+                    _did_you_mean(str(ptype), list(PARAM_TYPES)),
+                )
                 continue
             type_ = TYPES[ptype]
             values = body.get("values")
             if not isinstance(values, LList) or not values:
-                self.ctx.error(loc, f"parameter '{name}' needs a list of dated values",
-                               "values: [{since: 2021-03-18, value: ...}]")
+                self.ctx.error(
+                    loc,
+                    f"parameter '{name}' needs a list of dated values",
+                    "values: [{since: 2021-03-18, value: ...}]",
+                )
                 continue
             parsed = []
             for i, entry in enumerate(values):
@@ -384,11 +418,15 @@ class _Builder:
             keys = [(v.since, v.platform) for v in parsed]
             for i, key in enumerate(keys):
                 if key in keys[:i]:
-                    self.ctx.error(parsed[i].loc, f"two values of '{name}' start on {key[0]}"
-                                   + (f" for {key[1]}" if key[1] else ""))
+                    self.ctx.error(
+                        parsed[i].loc,
+                        f"two values of '{name}' start on {key[0]}"
+                        + (f" for {key[1]}" if key[1] else ""),
+                    )
             if title is not None:
-                self.params[name] = Parameter(name=name, type=type_, title=title,
-                                              values=tuple(parsed), loc=loc)
+                self.params[name] = Parameter(
+                    name=name, type=type_, title=title, values=tuple(parsed), loc=loc
+                )
 
     def param_value(self, name: str, type_: Type, entry: Any, loc: SourceLoc) -> ParamValue | None:
         if not isinstance(entry, LMap):
@@ -397,22 +435,30 @@ class _Builder:
         _unknown_keys(self.ctx, entry, ("since", "value", "platform", "profile", "source"))
         since = entry.get("since")
         if not isinstance(since, str) or not _is_date(since):
-            self.ctx.error(entry.value_loc("since") if "since" in entry else loc,
-                           "'since' must be a date, YYYY-MM-DD (China time)")
+            self.ctx.error(
+                entry.value_loc("since") if "since" in entry else loc,
+                "'since' must be a date, YYYY-MM-DD (China time)",
+            )
             return None
         platform = entry.get("platform")
         if platform is not None and platform not in CASE_FIELDS["platform"].values:
-            self.ctx.error(entry.value_loc("platform"), f"unknown platform '{platform}'",
-                           f"one of: {', '.join(CASE_FIELDS['platform'].values)}")
+            self.ctx.error(
+                entry.value_loc("platform"),
+                f"unknown platform '{platform}'",
+                f"one of: {', '.join(CASE_FIELDS['platform'].values)}",
+            )
         raw = entry.get("value")
         value = _param_value(raw, type_)
         if value is None:
-            self.ctx.error(entry.value_loc("value") if "value" in entry else loc,
-                           f"value of '{name}' must be a {type_.name}",
-                           "durations are written like 72h or 3d" if type_.name == "duration" else "")
+            self.ctx.error(
+                entry.value_loc("value") if "value" in entry else loc,
+                f"value of '{name}' must be a {type_.name}",
+                "durations are written like 72h or 3d" if type_.name == "duration" else "",
+            )
             return None
-        return ParamValue(since=since, value=value, platform=platform,
-                          profile=entry.get("profile"), loc=loc)
+        return ParamValue(
+            since=since, value=value, platform=platform, profile=entry.get("profile"), loc=loc
+        )
 
     def profiles(self) -> tuple[Profile, ...]:
         out = []
@@ -430,14 +476,25 @@ class _Builder:
                     self.ctx.error(body.value_loc(key), f"'{key}' must be a date, YYYY-MM-DD")
                 dates[key] = value
             if title is not None:
-                out.append(Profile(name=name, title=title, since=dates["since"],
-                                   until=dates["until"], platform=body.get("platform"), loc=loc))
+                out.append(
+                    Profile(
+                        name=name,
+                        title=title,
+                        since=dates["since"],
+                        until=dates["until"],
+                        platform=body.get("platform"),
+                        loc=loc,
+                    )
+                )
         declared = {p.name for p in out}
         for param in self.params.values():
             for value in param.values:
                 if value.profile is not None and value.profile not in declared:
-                    self.ctx.error(value.loc, f"unknown profile '{value.profile}'",
-                                   _did_you_mean(value.profile, sorted(declared)))
+                    self.ctx.error(
+                        value.loc,
+                        f"unknown profile '{value.profile}'",
+                        _did_you_mean(value.profile, sorted(declared)),
+                    )
         return tuple(out)
 
     def evidence_kinds(self) -> None:
@@ -456,45 +513,63 @@ class _Builder:
             for attr, spec in attrs.items():
                 type_ = _attribute_type(spec)
                 if attr in RESERVED_FIELDS or attr.startswith("__") or not attr.isidentifier():
-                    self.ctx.error(attrs.key_loc(attr), f"'{attr}' cannot be an attribute name",
-                                   "use letters, digits and _; id and sid are reserved")
+                    self.ctx.error(
+                        attrs.key_loc(attr),
+                        f"'{attr}' cannot be an attribute name",
+                        "use letters, digits and _; id and sid are reserved",
+                    )
                 elif attr in EVIDENCE_FIELDS:
-                    self.ctx.error(attrs.key_loc(attr), f"'{attr}' is a field of every evidence "
-                                   "item and cannot be an attribute")
+                    self.ctx.error(
+                        attrs.key_loc(attr),
+                        f"'{attr}' is a field of every evidence item and cannot be an attribute",
+                    )
                 elif type_ is None:
                     names = [*TYPES, "{enum: [...]}", "{list: [...]}"]
-                    self.ctx.error(attrs.value_loc(attr), f"unknown attribute type {spec!r}",
-                                   _did_you_mean(str(spec), list(TYPES)) or
-                                   f"one of: {', '.join(names)}")
+                    self.ctx.error(
+                        attrs.value_loc(attr),
+                        f"unknown attribute type {spec!r}",
+                        _did_you_mean(str(spec), list(TYPES)) or f"one of: {', '.join(names)}",
+                    )
                 else:
                     attributes.append((attr, type_))
             reqs: list[str] = []
             requires = body.get("requires") or LMap()
             if not isinstance(requires, LMap):
-                self.ctx.error(body.value_loc("requires"), "requires: a mapping id: {zh, en, source}")
+                self.ctx.error(
+                    body.value_loc("requires"), "requires: a mapping id: {zh, en, source}"
+                )
                 requires = LMap()
             for rid, spec in requires.items():
                 rloc = requires.key_loc(rid)
                 if rid in self.requirements:
-                    self.ctx.error(rloc, f"requirement '{rid}' is already declared at "
-                                   f"{self.requirements[rid].loc}")
+                    self.ctx.error(
+                        rloc,
+                        f"requirement '{rid}' is already declared at {self.requirements[rid].loc}",
+                    )
                     continue
                 if not isinstance(spec, LMap):
-                    self.ctx.error(rloc, "a requirement needs {zh, en, source}: "
-                                   "what is said when no rule meets it")
+                    self.ctx.error(
+                        rloc,
+                        "a requirement needs {zh, en, source}: what is said when no rule meets it",
+                    )
                     continue
                 text = _text(self.ctx, spec, requires, rid)
                 source = spec.get("source")
                 if not isinstance(source, str) or not source.strip():
                     self.ctx.error(rloc, f"requirement '{rid}' needs a source")
                 if text is not None:
-                    self.requirements[rid] = Requirement(id=rid, kind=name, unmet=text,
-                                                         source=str(source), loc=rloc)
+                    self.requirements[rid] = Requirement(
+                        id=rid, kind=name, unmet=text, source=str(source), loc=rloc
+                    )
                     reqs.append(rid)
             if title is not None:
-                self.kinds[name] = EvidenceKind(name=name, title=title,
-                                                attributes=tuple(attributes),
-                                                requirements=tuple(reqs), loc=loc)
+                self.kinds[name] = EvidenceKind(
+                    name=name,
+                    title=title,
+                    attributes=tuple(attributes),
+                    requirements=tuple(reqs),
+                    loc=loc,
+                )
 
     def declare_issues(self) -> None:
         scope = self.scope({}, values=True)
@@ -505,16 +580,23 @@ class _Builder:
                 continue
             _unknown_keys(self.ctx, body, ("title", "standard", "lower_bound", "margin", "source"))
             title = _text(self.ctx, body.get("title"), body, "title")
-            exprs = {}
+            exprs: dict[str, Expr] = {}
             for key in ("standard", "lower_bound", "margin"):
                 if key not in body:
                     self.ctx.error(loc, f"issue '{name}' needs '{key}'")
                     continue
-                exprs[key] = self.value(body[key], body.value_loc(key), scope, ("number",))
-            if title is not None and all(exprs.get(k) for k in ("standard", "lower_bound", "margin")):
-                self.issues[name] = Issue(name=name, title=title, standard=exprs["standard"],  # type: ignore[arg-type]
-                                          lower_bound=exprs["lower_bound"],  # type: ignore[arg-type]
-                                          margin=exprs["margin"], loc=loc)  # type: ignore[arg-type]
+                expr = self.value(body[key], body.value_loc(key), scope, ("number",))
+                if expr is not None:
+                    exprs[key] = expr
+            if title is not None and len(exprs) == 3:
+                self.issues[name] = Issue(
+                    name=name,
+                    title=title,
+                    standard=exprs["standard"],
+                    lower_bound=exprs["lower_bound"],
+                    margin=exprs["margin"],
+                    loc=loc,
+                )
 
     def declare_dispute_types(self) -> None:
         for name, body, owner in _merged(self.ctx, self.docs, "dispute_types"):
@@ -531,15 +613,19 @@ class _Builder:
                 burden = LMap()
             for issue, party in burden.items():
                 if issue not in self.issues:
-                    self.ctx.error(burden.key_loc(issue), f"unknown issue '{issue}'",
-                                   _did_you_mean(issue, sorted(self.issues)))
+                    self.ctx.error(
+                        burden.key_loc(issue),
+                        f"unknown issue '{issue}'",
+                        _did_you_mean(issue, sorted(self.issues)),
+                    )
                 elif party not in ("buyer", "seller"):
                     self.ctx.error(burden.value_loc(issue), "the burden is on buyer or seller")
                 else:
                     burdens.append((issue, party))
             if title is not None:
-                self.dispute_types[name] = DisputeType(name=name, title=title,
-                                                       burdens=tuple(burdens), loc=loc)
+                self.dispute_types[name] = DisputeType(
+                    name=name, title=title, burdens=tuple(burdens), loc=loc
+                )
 
     def derived(self) -> list[Derived]:
         entries = _merged(self.ctx, self.docs, "derived")
@@ -564,6 +650,8 @@ class _Builder:
                 if item is not None:
                     out.append(item)
                     self.derived_types[name] = item.type
+                else:
+                    self.failed_derived.add(name)
         for name, (_, owner) in pending.items():
             self.ctx.error(owner.key_loc(name), f"derived value '{name}' is part of a cycle")
         return out
@@ -574,23 +662,33 @@ class _Builder:
             self.ctx.error(loc, f"'{name}' is a case field and cannot be derived")
             return None
         if isinstance(body, LMap):
-            _unknown_keys(self.ctx, body, ("value", "latest", "earliest", "count", "where",
-                                           "source", "title"))
+            _unknown_keys(
+                self.ctx, body, ("value", "latest", "earliest", "count", "where", "source", "title")
+            )
             aggregates = [k for k in ("latest", "earliest", "count") if k in body]
             if "value" in body and not aggregates:
-                expr = self.value(body["value"], body.value_loc("value"), self.scope({}, values=True))
-                return None if expr is None else Derived(name=name, type=expr.type, expr=expr, loc=loc)
+                expr = self.value(
+                    body["value"], body.value_loc("value"), self.scope({}, values=True)
+                )
+                return (
+                    None if expr is None else Derived(name=name, type=expr.type, expr=expr, loc=loc)
+                )
             if len(aggregates) != 1:
-                self.ctx.error(loc, f"derived value '{name}' needs 'value', or one of latest, "
-                               "earliest, count with 'where'")
+                self.ctx.error(
+                    loc,
+                    f"derived value '{name}' needs 'value', or one of latest, "
+                    "earliest, count with 'where'",
+                )
                 return None
             agg = aggregates[0]
-            scope = self.scope({"evidence": Alias(name="evidence", fact_type="evidence")},
-                               values=True)
+            scope = self.scope(
+                {"evidence": Alias(name="evidence", fact_type="evidence")}, values=True
+            )
             of = None
             if agg != "count":
-                of = self.value(body[agg], body.value_loc(agg), scope, ("time", "money", "number",
-                                                                        "integer"))
+                of = self.value(
+                    body[agg], body.value_loc(agg), scope, ("time", "money", "number", "integer")
+                )
                 if of is None:
                     return None
             where: list[list[Atom]] = [[]]
@@ -600,8 +698,15 @@ class _Builder:
                     return None
                 where = parsed
             type_ = TYPES["integer"] if of is None else of.type
-            return Derived(name=name, type=type_, expr=None, aggregate=agg, of=of,
-                           where=tuple(tuple(a) for a in where), loc=loc)
+            return Derived(
+                name=name,
+                type=type_,
+                expr=None,
+                aggregate=agg,
+                of=of,
+                where=tuple(tuple(a) for a in where),
+                loc=loc,
+            )
         expr = self.value(body, owner.value_loc(name), self.scope({}, values=True))
         return None if expr is None else Derived(name=name, type=expr.type, expr=expr, loc=loc)
 
@@ -620,12 +725,16 @@ class _Builder:
             for i, raw in enumerate(body):
                 loc = body.item_loc(i)
                 if not isinstance(raw, LMap):
-                    self.ctx.error(loc, "a rule is a mapping (id, title, source, when, then, reason)")
+                    self.ctx.error(
+                        loc, "a rule is a mapping (id, title, source, when, then, reason)"
+                    )
                     continue
                 rule_id = raw.get("id")
                 if isinstance(rule_id, str) and rule_id in seen:
-                    self.ctx.error(raw.value_loc("id"),
-                                   f"rule id '{rule_id}' is already used at {seen[rule_id]}")
+                    self.ctx.error(
+                        raw.value_loc("id"),
+                        f"rule id '{rule_id}' is already used at {seen[rule_id]}",
+                    )
                     continue
                 rule = self.rule(raw, loc, len(out))
                 if rule is not None:
@@ -638,20 +747,27 @@ class _Builder:
         _unknown_keys(self.ctx, raw, RULE_KEYS)
         rule_id = raw.get("id")
         if not isinstance(rule_id, str) or not _is_kebab(rule_id):
-            self.ctx.error(raw.value_loc("id") if "id" in raw else loc,
-                           "a rule needs an id in kebab-case, e.g. receipt-wrong-courier")
+            self.ctx.error(
+                raw.value_loc("id") if "id" in raw else loc,
+                "a rule needs an id in kebab-case, e.g. receipt-wrong-courier",
+            )
             rule_id = "?"
         title = raw.get("title")
         if not isinstance(title, str) or not title.strip():
-            self.ctx.error(raw.key_loc("title") if "title" in raw else loc,
-                           f"rule '{rule_id}' needs a title")
+            self.ctx.error(
+                raw.key_loc("title") if "title" in raw else loc, f"rule '{rule_id}' needs a title"
+            )
         source = raw.get("source")
         if not isinstance(source, str) or not source.strip():
-            self.ctx.error(raw.key_loc("source") if "source" in raw else loc,
-                           f"rule '{rule_id}' needs a source: the seed sentence or the practice "
-                           "it encodes")
+            self.ctx.error(
+                raw.key_loc("source") if "source" in raw else loc,
+                f"rule '{rule_id}' needs a source: the seed sentence or the practice it encodes",
+            )
         reason = _text(self.ctx, raw.get("reason"), raw, "reason")
+        matched_before = len(self.ctx.problems)
         aliases = self.match(raw)
+        if len(self.ctx.problems) > matched_before:
+            return None  # conditions on an alias that is not bound would only repeat the error
         scope = self.scope(aliases, values=True)
         alternatives: list[list[Atom]] = [[]]
         if "dispute_type" in raw:
@@ -693,15 +809,24 @@ class _Builder:
 
     def dispute_scope(self, raw: LMap) -> list[list[Atom]]:
         value = raw["dispute_type"]
-        names = [value] if isinstance(value, str) else list(value) if isinstance(value, list) else []
+        names = (
+            [value] if isinstance(value, str) else list(value) if isinstance(value, list) else []
+        )
         if not names:
             self.ctx.error(raw.value_loc("dispute_type"), "dispute_type: a name or a list of names")
         for name in names:
             if name not in self.dispute_types:
-                self.ctx.error(raw.value_loc("dispute_type"), f"unknown dispute type '{name}'",
-                               _did_you_mean(str(name), sorted(self.dispute_types)))
-        atom = Atom(op="in", left=FieldRef("dispute", "type"), options=tuple(names),
-                    text=f"dispute.type in {names}")
+                self.ctx.error(
+                    raw.value_loc("dispute_type"),
+                    f"unknown dispute type '{name}'",
+                    _did_you_mean(str(name), sorted(self.dispute_types)),
+                )
+        atom = Atom(
+            op="in",
+            left=FieldRef("dispute", "type"),
+            options=tuple(names),
+            text=f"dispute.type in {names}",
+        )
         return [[atom]]
 
     def match(self, raw: LMap) -> dict[str, Alias]:
@@ -710,8 +835,11 @@ class _Builder:
         if body is None:
             return aliases
         if not isinstance(body, LMap):
-            self.ctx.error(raw.value_loc("match"), "match: a mapping alias: evidence kind or issue",
-                           "e.g. match: {evidence: signed_receipt}")
+            self.ctx.error(
+                raw.value_loc("match"),
+                "match: a mapping alias: evidence kind or issue",
+                "e.g. match: {evidence: <evidence kind>}",
+            )
             return aliases
         for name, target in body.items():
             loc = body.value_loc(name)
@@ -728,17 +856,24 @@ class _Builder:
                 aliases[name] = Alias(name=name, fact_type="issue", kind=target)
             else:
                 options = [*self.kinds, *self.issues, ANY_KIND, ANY_ISSUE]
-                self.ctx.error(loc, f"unknown evidence kind or issue '{target}'",
-                               _did_you_mean(str(target), options))
+                self.ctx.error(
+                    loc,
+                    f"unknown evidence kind or issue '{target}'",
+                    _did_you_mean(str(target), options),
+                )
         return aliases
 
-    def effects(self, raw: LMap, aliases: dict[str, Alias], scope: Scope, rule_id: str
-                ) -> list[Effect]:
+    def effects(
+        self, raw: LMap, aliases: dict[str, Alias], scope: Scope, rule_id: str
+    ) -> list[Effect]:
         then = raw.get("then")
         loc = raw.value_loc("then") if "then" in raw else raw.loc
         if not isinstance(then, LMap) or not then:
-            self.ctx.error(loc, f"rule '{rule_id}' needs 'then': what it concludes",
-                           "e.g. then: {meets: receipt-first-copy}")
+            self.ctx.error(
+                loc,
+                f"rule '{rule_id}' needs 'then': what it concludes",
+                "e.g. then: {meets: <requirement>}",
+            )
             return []
         _unknown_keys(self.ctx, then, THEN_KEYS)
         out: list[Effect] = []
@@ -747,10 +882,12 @@ class _Builder:
         if evidence_keys or "of" in then:
             alias = aliases.get(target)
             if alias is None or alias.fact_type != "evidence":
-                self.ctx.error(then.value_loc("of") if "of" in then else then.key_loc(evidence_keys[0]),
-                               f"'{evidence_keys[0] if evidence_keys else 'of'}' concerns an "
-                               f"evidence item, but '{target}' is not bound to one in match:",
-                               "e.g. match: {evidence: signed_receipt}")
+                self.ctx.error(
+                    then.value_loc("of") if "of" in then else then.key_loc(evidence_keys[0]),
+                    f"'{evidence_keys[0] if evidence_keys else 'of'}' concerns an "
+                    f"evidence item, but '{target}' is not bound to one in match:",
+                    "e.g. match: {evidence: <evidence kind>}",
+                )
                 return out
             kind = self.kinds.get(alias.kind or "")
             if then.get("reject") is True:
@@ -759,29 +896,48 @@ class _Builder:
                 self.ctx.error(then.value_loc("reject"), "reject: true")
             if "meets" in then:
                 reqs = then["meets"]
-                reqs = [reqs] if isinstance(reqs, str) else list(reqs) if isinstance(reqs, list) else []
+                reqs = (
+                    [reqs]
+                    if isinstance(reqs, str)
+                    else list(reqs)
+                    if isinstance(reqs, list)
+                    else []
+                )
                 for req in reqs:
                     if kind is None or req not in kind.requirements:
                         options = list(kind.requirements) if kind else []
-                        what = f"of evidence kind '{kind.name}'" if kind else \
-                            "(meets needs an alias bound to one evidence kind)"
-                        self.ctx.error(then.value_loc("meets"), f"'{req}' is not a requirement {what}",
-                                       _did_you_mean(str(req), options))
+                        what = (
+                            f"of evidence kind '{kind.name}'"
+                            if kind
+                            else "(meets needs an alias bound to one evidence kind)"
+                        )
+                        self.ctx.error(
+                            then.value_loc("meets"),
+                            f"'{req}' is not a requirement {what}",
+                            _did_you_mean(str(req), options),
+                        )
                 out.append(Effect(kind="meets", target=target, requirements=tuple(reqs)))
             for key in ("supports", "opposes"):
                 if key not in then:
                     continue
                 issue = then[key]
                 if issue not in self.issues:
-                    self.ctx.error(then.value_loc(key), f"unknown issue '{issue}'",
-                                   _did_you_mean(str(issue), sorted(self.issues)))
+                    self.ctx.error(
+                        then.value_loc(key),
+                        f"unknown issue '{issue}'",
+                        _did_you_mean(str(issue), sorted(self.issues)),
+                    )
                     continue
                 if "weight" not in then:
-                    self.ctx.error(then.key_loc(key), f"'{key}' needs a weight",
-                                   "e.g. weight: param.weight_decisive")
+                    self.ctx.error(
+                        then.key_loc(key),
+                        f"'{key}' needs a weight",
+                        "e.g. weight: param.weight_decisive",
+                    )
                     continue
-                weight = self.value(then["weight"], then.value_loc("weight"), scope,
-                                    ("number", "integer"))
+                weight = self.value(
+                    then["weight"], then.value_loc("weight"), scope, ("number", "integer")
+                )
                 out.append(Effect(kind=key, target=target, issue=issue, weight=weight))
         if "ruling" in then:
             effect = self.ruling_effect(then, scope)
@@ -791,11 +947,14 @@ class _Builder:
             out.append(Effect(kind="warning"))
         if "substitute" in then:
             subs = then["substitute"]
-            if not isinstance(subs, LMap) or not all(a in RULINGS and b in RULINGS
-                                                     for a, b in subs.items()):
-                self.ctx.error(then.value_loc("substitute"),
-                               "substitute: a mapping ruling: replacement ruling",
-                               "e.g. substitute: {return_and_refund: exchange}")
+            if not isinstance(subs, LMap) or not all(
+                a in RULINGS and b in RULINGS for a, b in subs.items()
+            ):
+                self.ctx.error(
+                    then.value_loc("substitute"),
+                    "substitute: a mapping ruling: replacement ruling",
+                    "e.g. substitute: {return_and_refund: exchange}",
+                )
             else:
                 out.append(Effect(kind="substitute", substitutes=tuple(subs.items())))
         return out
@@ -803,8 +962,11 @@ class _Builder:
     def ruling_effect(self, then: LMap, scope: Scope) -> Effect | None:
         ruling = then["ruling"]
         if ruling not in RULINGS:
-            self.ctx.error(then.value_loc("ruling"), f"unknown ruling '{ruling}'",
-                           _did_you_mean(str(ruling), list(RULINGS)) or f"one of: {', '.join(RULINGS)}")
+            self.ctx.error(
+                then.value_loc("ruling"),
+                f"unknown ruling '{ruling}'",
+                _did_you_mean(str(ruling), list(RULINGS)) or f"one of: {', '.join(RULINGS)}",
+            )
             return None
         priority = then.get("priority", 0)
         if not isinstance(priority, int) or isinstance(priority, bool):
@@ -821,13 +983,17 @@ class _Builder:
         if "next_step" in then:
             step = then["next_step"]
             if not isinstance(step, LMap):
-                self.ctx.error(then.value_loc("next_step"), "next_step: {party, what: {zh, en}, until}")
+                self.ctx.error(
+                    then.value_loc("next_step"), "next_step: {party, what: {zh, en}, until}"
+                )
             else:
                 _unknown_keys(self.ctx, step, ("party", "what", "until"))
                 party = step.get("party")
                 if party not in PARTIES:
-                    self.ctx.error(step.value_loc("party") if "party" in step else step.loc,
-                                   "next_step.party is buyer, seller or platform")
+                    self.ctx.error(
+                        step.value_loc("party") if "party" in step else step.loc,
+                        "next_step.party is buyer, seller or platform",
+                    )
                 what = _text(self.ctx, step.get("what"), step, "what")
                 if "until" in step:
                     until = self.value(step["until"], step.value_loc("until"), scope, ("time",))
@@ -853,15 +1019,20 @@ class _Builder:
         met = {req for rule in rules for e in rule.effects for req in e.requirements}
         for req in self.requirements.values():
             if req.id not in met:
-                self.ctx.error(req.loc, f"no rule meets requirement '{req.id}', so no "
-                               f"'{req.kind}' item can ever be valid",
-                               f"add a rule with then: {{meets: {req.id}}}")
+                self.ctx.error(
+                    req.loc,
+                    f"no rule meets requirement '{req.id}', so no "
+                    f"'{req.kind}' item can ever be valid",
+                    f"add a rule with then: {{meets: {req.id}}}",
+                )
         if getattr(self, "_appeal_deadline_loc", None) is not None:
             name = self.policy_appeal_deadline()
             if name not in self.derived_types or self.derived_types[name].name != "time":
-                self.ctx.error(self._appeal_deadline_loc,
-                               f"appeal_deadline names a derived time value, not '{name}'",
-                               _did_you_mean(str(name), sorted(self.derived_types)))
+                self.ctx.error(
+                    self._appeal_deadline_loc,
+                    f"appeal_deadline names a derived time value, not '{name}'",
+                    _did_you_mean(str(name), sorted(self.derived_types)),
+                )
 
     def policy_appeal_deadline(self) -> str:
         for _, doc in self.docs:
@@ -885,8 +1056,9 @@ def _is_date(text: str) -> bool:
 
 
 def _is_kebab(text: str) -> bool:
-    return bool(text) and all(part.isalnum() and part.isascii() and part == part.lower()
-                              for part in text.split("-"))
+    return bool(text) and all(
+        part.isalnum() and part.isascii() and part == part.lower() for part in text.split("-")
+    )
 
 
 def _param_value(raw: Any, type_: Type) -> Any:
@@ -917,9 +1089,11 @@ def _attribute_type(spec: Any) -> Type | None:
     if isinstance(spec, str):
         return TYPES.get(spec)
     if isinstance(spec, LMap) and len(spec) == 1:
-        (key, values), = spec.items()
-        if key in ("enum", "list") and isinstance(values, list) and all(
-            isinstance(v, str) for v in values
+        ((key, values),) = spec.items()
+        if (
+            key in ("enum", "list")
+            and isinstance(values, list)
+            and all(isinstance(v, str) for v in values)
         ):
             return Type(key, tuple(values))
     return None
@@ -962,7 +1136,9 @@ def _dedupe(atoms: list[Atom]) -> list[Atom]:
     return out
 
 
-def _fields_read(rules: list[Rule], derived: list[Derived]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+def _fields_read(
+    rules: list[Rule], derived: list[Derived]
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
     wanted: dict[str, set[str]] = {}
     for rule in rules:
         types = {a.name: a.fact_type for a in rule.aliases}

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from engine.model import SourceLoc
 from engine.rules.program import Atom, Derived, EvidenceKind, FieldRef, Rule
 
 __all__ = ["StrataInfo", "assign_strata"]
@@ -27,8 +26,7 @@ class StrataInfo:
 Token = tuple[str, str | None]  # ("admitted"|"valid", kind) | ("derived", name) | ("issue", None)
 
 
-def _atom_reads(atoms: tuple[Atom, ...], kinds_of: dict[str, tuple[str, str | None]]
-                ) -> set[Token]:
+def _atom_reads(atoms: tuple[Atom, ...], kinds_of: dict[str, tuple[str, str | None]]) -> set[Token]:
     reads: set[Token] = set()
     for atom in atoms:
         for ref in (atom.left, atom.right):
@@ -84,6 +82,17 @@ def assign_strata(
                 out |= {("issue", None), ("support", kind)}
         writes.append(out)
 
+    cyclic = _cyclic_rules(rules, rule_reads, derived, derived_reads, writes)
+    for rule in cyclic:
+        error(
+            rule.loc,
+            f"rule '{rule.id}' depends on its own conclusions (a cycle through "
+            "valid/admitted or issues)",
+            "a rule may not read what it, or a rule after it, decides",
+        )
+    if cyclic:
+        return derived, rules, StrataInfo(rounds=1, status=(), issue=0)
+
     rule_s = [0] * len(rules)
     derived_s = {item.name: 0 for item in derived}
     all_kinds = list(kinds)
@@ -115,8 +124,7 @@ def assign_strata(
                         best = max(best, status_stratum("valid", token[1]))
         return best
 
-    limit = len(rules) + len(derived) + 2
-    for _ in range(limit):
+    for _ in range(len(rules) + len(derived) + 2):
         changed = False
         for item, reads in zip(derived, derived_reads, strict=True):
             value = max((token_stratum(t) for t in reads), default=0)
@@ -128,18 +136,6 @@ def assign_strata(
                 rule_s[i], changed = value, True
         if not changed:
             break
-        if max(rule_s, default=0) > limit:
-            break
-    else:
-        pass
-    if max(rule_s, default=0) >= limit or max(derived_s.values(), default=0) >= limit:
-        cyclic = [r for r, s in zip(rules, rule_s, strict=True) if s >= limit // 2]
-        for rule in cyclic[:5]:
-            error(rule.loc, f"rule '{rule.id}' depends on its own conclusions (a cycle through "
-                  "valid/admitted or issues)", "a rule may not read what it, or a rule after "
-                  "it, decides")
-        if not cyclic:
-            error(SourceLoc(path="rules"), "the rules depend on their own conclusions (a cycle)")
     new_rules = [replace(rule, stratum=s) for rule, s in zip(rules, rule_s, strict=True)]
     new_derived = [replace(item, stratum=derived_s[item.name]) for item in derived]
     status = tuple(
@@ -167,3 +163,51 @@ def _expr_case_refs(item: Derived) -> set[str]:
     walk(item.expr)
     walk(item.of)
     return names
+
+
+def _cyclic_rules(
+    rules: list[Rule],
+    rule_reads: list[set[Token]],
+    derived: list[Derived],
+    derived_reads: list[set[Token]],
+    writes: list[set[Token]],
+) -> list[Rule]:
+    """The rules that lie on a cycle of "reads what another (or itself) decides"."""
+    by_name = {item.name: reads for item, reads in zip(derived, derived_reads, strict=True)}
+
+    def expand(reads: set[Token], seen: frozenset[str] = frozenset()) -> set[Token]:
+        out = set()
+        for token in reads:
+            if token[0] == "derived" and token[1] in by_name and token[1] not in seen:
+                out |= expand(by_name[token[1]], seen | {token[1] or ""})
+            elif token[0] != "derived":
+                out.add(token)
+        return out
+
+    support_kinds = {t[1] for out in writes for t in out if t[0] == "support"}
+
+    def feeds(written: set[Token], read: Token) -> bool:
+        what, kind = read
+        if what == "issue":
+            return ("issue", None) in written or any(
+                t[0] == "valid" and (t[1] is None or t[1] in support_kinds) for t in written
+            )
+        return any(t[0] == what and (t[1] is None or kind is None or t[1] == kind) for t in written)
+
+    reads = [expand(r) for r in rule_reads]
+    edges = [
+        [j for j in range(len(rules)) if any(feeds(writes[i], token) for token in reads[j])]
+        for i in range(len(rules))
+    ]
+    cyclic = []
+    for start in range(len(rules)):
+        stack, seen = list(edges[start]), set()
+        while stack:
+            node = stack.pop()
+            if node == start:
+                cyclic.append(rules[start])
+                break
+            if node not in seen:
+                seen.add(node)
+                stack.extend(edges[node])
+    return cyclic

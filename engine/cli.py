@@ -1,0 +1,221 @@
+"""The command line: a thin click layer over the library. The only module that prints or exits.
+
+Exit codes: 0 ok; 1 a finding (e.g. a golden case that did not hold); 2 bad input or usage
+(a malformed case or rule file, a case the rules cannot decide).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from engine.casefile import load_cases
+from engine.errors import AdjudicationError, CaseFileError, EngineError, RuleFileError
+from engine.explain import render_summary, render_trace
+from engine.model import Case
+from engine.rules.loader import load_rules
+from engine.rules.program import Program
+from engine.ruling import ruling_json
+from engine.scoring import ENGINES, Scorer
+from engine.trace import trace_of
+
+__all__ = ["main"]
+
+PROJECT_RULES = Path(__file__).resolve().parent.parent / "rules"
+
+
+def _default_rules() -> str:
+    env = os.environ.get("ADJUDICATE_RULES")
+    if env:
+        return env
+    return "rules" if Path("rules").is_dir() else str(PROJECT_RULES)
+
+
+def _load_program(rules: str) -> Program:
+    try:
+        return load_rules(rules)
+    except RuleFileError as exc:
+        click.echo(str(exc), err=True)
+        click.echo(f"{len(exc.problems)} problem(s) in {rules}", err=True)
+        raise SystemExit(2) from None
+
+
+rules_option = click.option(
+    "--rules", "rules", default=_default_rules, show_default="./rules or $ADJUDICATE_RULES",
+    type=click.Path(file_okay=False), help="Folder of rule files.",
+)  # fmt: skip
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="adjudicate")
+def main() -> None:
+    """Recommend rulings for marketplace buyer-seller disputes from YAML policy."""
+
+
+def _error_object(source: str, case_id: str | None, exc: AdjudicationError) -> dict[str, Any]:
+    kind = type(exc).__name__
+    return {"case_id": case_id, "source": source, "error": {"type": kind, "message": str(exc)}}
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@rules_option
+@click.option(
+    "--engine",
+    type=click.Choice(ENGINES),
+    default="durable",
+    show_default=True,
+    help="Inference engine: durable_rules, or the plain-Python reference evaluator.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="A human summary, or ruling/1 JSON (one line per case).",
+)
+@click.option(
+    "--trace",
+    is_flag=True,
+    help="Also print every firing with the facts it matched (on stderr with --format json).",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(["zh", "en"]),
+    default="zh",
+    show_default=True,
+    help="Language of the summary and trace.",
+)
+def score(
+    paths: tuple[str, ...], rules: str, engine: str, fmt: str, trace: bool, lang: str
+) -> None:
+    """Score case files (YAML, JSON, JSON Lines, or folders of them)."""
+    program = _load_program(rules)
+    scorer = Scorer(program, engine)  # type: ignore[arg-type]
+    failures = 0
+    first = True
+    for item in load_cases(paths):
+        if isinstance(item, CaseFileError):
+            failures += 1
+            _report_error(fmt, str(item.loc or ""), None, item)
+            continue
+        assert isinstance(item, Case)
+        try:
+            scored = scorer.score(item)
+        except (EngineError, CaseFileError) as exc:
+            failures += 1
+            _report_error(fmt, str(item.source or ""), item.case_id, exc)
+            continue
+        if fmt == "json":
+            click.echo(ruling_json(scored.ruling))
+        else:
+            if not first:
+                click.echo("")
+            click.echo(render_summary(scored.ruling, program, lang))
+        first = False
+        if trace:
+            click.echo(render_trace(trace_of(program, scored), lang), err=fmt == "json")
+    if failures:
+        click.echo(f"{failures} case(s) could not be scored", err=True)
+        raise SystemExit(2)
+
+
+def _report_error(fmt: str, source: str, case_id: str | None, exc: AdjudicationError) -> None:
+    click.echo(str(exc), err=True)
+    if fmt == "json":
+        click.echo(json.dumps(_error_object(source, case_id, exc), ensure_ascii=False))
+
+
+@main.group()
+def rules() -> None:
+    """Check and inspect the rule files."""
+
+
+@rules.command()
+@rules_option
+def validate(rules: str) -> None:
+    """Load every rule file and report every problem, located (exit 2 when any)."""
+    program = _load_program(rules)
+    click.echo(
+        f"ok: {program.name} {program.version} ({program.digest[:19]}): {len(program.rules)} "
+        f"rules, {len(program.evidence_kinds)} evidence kinds, {len(program.dispute_types)} "
+        f"dispute types, {len(program.parameters)} parameters, {program.strata} rounds"
+    )
+
+
+@rules.command(name="compile")
+@rules_option
+@click.option("--dump", is_flag=True, required=True, help="Print what every rule became.")
+@click.option("--rule", "only", multiple=True, help="Only these rule ids.")
+def compile_(rules: str, dump: bool, only: tuple[str, ...]) -> None:
+    """Show what each rule became: its rounds, alternatives and the durable_rules patterns."""
+    from engine.compile.durable import durable_name, rule_conditions
+
+    program = _load_program(rules)
+    unknown = [rid for rid in only if program.rule(rid) is None]
+    if unknown:
+        click.echo(f"unknown rule id(s): {', '.join(unknown)}", err=True)
+        raise SystemExit(2)
+    for rule in program.rules:
+        if only and rule.id not in only:
+            continue
+        click.echo(f"{rule.id}  [{rule.loc}]  round {rule.stratum}")
+        aliases = ", ".join(
+            f"{a.name}: {a.fact_type}" + (f" {a.kind}" if a.kind else "") for a in rule.aliases
+        )
+        click.echo(f"  binds: {aliases}")
+        for n, atoms in enumerate(rule.alternatives):
+            tests = " and ".join(_atom_text(a) for a in atoms) or "always"
+            click.echo(f"  reference #{n}: {tests}")
+            body = json.dumps(rule_conditions(rule, atoms), ensure_ascii=False)
+            click.echo(f"  durable {durable_name(rule.id, n)}: {body}")
+        for effect in rule.effects:
+            click.echo(f"  then: {effect.kind} " + _effect_text(effect))
+        click.echo("")
+
+
+def _atom_text(atom: Any) -> str:
+    if atom.op in ("present", "missing"):
+        return f"{atom.op}({atom.left})"
+    if atom.op == "in":
+        return f"{atom.left} in {list(atom.options)}"
+    symbols = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
+    return f"{atom.left} {symbols[atom.op]} {atom.right}"
+
+
+def _effect_text(effect: Any) -> str:
+    parts = []
+    for name in ("target", "requirements", "issue", "ruling", "priority"):
+        value = getattr(effect, name)
+        if value not in (None, (), 0, ""):
+            parts.append(f"{name}={value}")
+    if effect.weight is not None:
+        parts.append(f"weight={effect.weight.text}")
+    for name in ("refund", "compensation"):
+        value = getattr(effect, name)
+        if value is not None:
+            parts.append(f"{name}={value.text}")
+    return " ".join(parts)
+
+
+def run(argv: Iterable[str] | None = None) -> int:
+    """Run the CLI in-process (for tests and embedding); returns the exit code."""
+    try:
+        main.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    except click.ClickException as exc:
+        exc.show()
+        return 2
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
