@@ -1,0 +1,109 @@
+"""The state shared by the loader's parts while one rules folder is compiled.
+
+``BuilderBase`` holds the declarations read so far and builds the scopes that expressions are
+checked against; ``Declarations`` and ``Rulebook`` add the sections on top of it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.model import SourceLoc
+from engine.rules.expr import ExprError, Scope, parse_condition, parse_value
+from engine.rules.program import (
+    Alias,
+    Atom,
+    DisputeType,
+    EvidenceKind,
+    Expr,
+    Issue,
+    Parameter,
+    Requirement,
+    Type,
+)
+from engine.rules.reading import (
+    Reader,
+)
+from engine.rules.schema import (
+    APPEAL_FIELDS,
+    CASE_FIELDS,
+    DISPUTE_FIELDS,
+    EVIDENCE_FIELDS,
+    ISSUE_FIELDS,
+    ORDER_FIELDS,
+    SINGLETONS,
+)
+from engine.yamlsource import LMap
+
+
+class BuilderBase:
+    def __init__(self, ctx: Reader, docs: list[tuple[str, LMap]]) -> None:
+        self.ctx = ctx
+        self.docs = docs
+        self.params: dict[str, Parameter] = {}
+        self.derived_types: dict[str, Type] = {}
+        self.kinds: dict[str, EvidenceKind] = {}
+        self.requirements: dict[str, Requirement] = {}
+        self.issues: dict[str, Issue] = {}
+        self.dispute_types: dict[str, DisputeType] = {}
+        self.predicates: list[Any] = []
+        self.failed_derived: set[str] = set()
+
+    # ------------------------------------------------------------ scopes
+
+    def scope(self, aliases: dict[str, Alias], *, values: bool) -> Scope:
+        fields: dict[str, dict[str, Type]] = {}
+        dispute_fields = dict(DISPUTE_FIELDS)
+        dispute_fields["type"] = Type("enum", tuple(self.dispute_types) or ("",))
+        base = {
+            "order": ORDER_FIELDS,
+            "dispute": dispute_fields,
+            "appeal": APPEAL_FIELDS,
+            "case": {**CASE_FIELDS, **self.derived_types},
+            "param": {name: p.type for name, p in self.params.items()},
+        }
+        all_aliases = {name: Alias(name=name, fact_type=name) for name in SINGLETONS}
+        all_aliases.update(aliases)
+        for name, alias in all_aliases.items():
+            if alias.fact_type in base:
+                fields[name] = dict(base[alias.fact_type])
+            elif alias.fact_type == "evidence":
+                table = dict(EVIDENCE_FIELDS)
+                kind = self.kinds.get(alias.kind or "")
+                if kind is not None:
+                    table.update(dict(kind.attributes))
+                fields[name] = table
+            elif alias.fact_type == "issue":
+                fields[name] = dict(ISSUE_FIELDS)
+        return Scope(
+            aliases=all_aliases,
+            fields=fields,
+            predicates=self.predicates,
+            allow_values=values,
+            failed=frozenset(self.failed_derived),
+        )
+
+    def cond(self, text: Any, loc: SourceLoc, scope: Scope) -> list[list[Atom]] | None:
+        if not isinstance(text, str):
+            self.ctx.error(loc, 'a condition must be text, e.g. "evidence.copy_no == 1"')
+            return None
+        try:
+            return parse_condition(text, scope)
+        except ExprError as exc:
+            self.ctx.expr_error(loc, text, exc)
+            return None
+
+    def value(
+        self, text: Any, loc: SourceLoc, scope: Scope, want: tuple[str, ...] = ()
+    ) -> Expr | None:
+        try:
+            expr = parse_value(text, scope)
+        except ExprError as exc:
+            self.ctx.expr_error(loc, str(text), exc)
+            return None
+        if want and expr.type.name not in want:
+            self.ctx.error(loc, f"expected a {' or '.join(want)} here, this is {expr.type}")
+            return None
+        return expr
+
+    # ------------------------------------------------------------ sections
