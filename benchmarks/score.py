@@ -13,9 +13,12 @@ cases loaded once up front, only scoring timed:
    ``delete_state`` in ``finally``.
 
 Each measurement loops over all sample cases N times (N chosen so that one measurement lasts at
-least ``--seconds``); the three are interleaved and repeated ``--repeats`` times, best kept.
+least ``--seconds``); the paths are interleaved and repeated ``--repeats`` times, best kept.
 Before timing, every case is checked: the wrapper's firings must equal the reference's, and the
 raw baseline (a second, recording copy of its ruleset) must match the same (rule, bindings).
+
+Unless ``--no-breakdown``, the parts of the ``durable`` row are also timed alone (diagnostics,
+see ``breakdown_paths``). ``--profile`` prints a cProfile of the durable wrapper path.
 
     PYTHONPATH=. /tmp/venv/bin/python benchmarks/score.py --write docs/benchmarks.md
 """
@@ -33,7 +36,8 @@ import shlex
 import sys
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,7 +54,7 @@ from engine.rules.program import KEY, ROUND  # noqa: E402
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
-    import durable.engine  # type: ignore[import-untyped]  # noqa: E402
+    import durable.engine  # noqa: E402
 
 BEGIN, END = "<!-- score.py -->", "<!-- /score.py -->"
 OVERHEAD_TARGET = 1.5  # durable wrapper / raw durable_rules: below this
@@ -147,6 +151,88 @@ class RawCheck:
         return self.matches, self.actions
 
 
+def breakdown_paths(
+    program: Any, cases: Sequence[Any], rounds_per_case: list[Rounds], wrapper_scored: list[Any]
+) -> tuple[dict[str, Any], list[str]]:
+    """Diagnostics: the parts of the ``durable`` row, each timed alone on the same inputs.
+
+    * ``pipeline only``: ``Scorer.score`` with the evaluator replaced by the recorded firings
+      (case preparation, round facts, statuses, issues, ruling): what both engines share;
+    * ``DurableEvaluator only``: the wrapper's sessions on the recorded round facts;
+    * ``ReferenceEvaluator only``: the reference evaluator on the same round facts.
+
+    These reach into internals (``Scorer._sessions``); a path that no longer fits is skipped.
+    """
+    paths: dict[str, Any] = {}
+    notes: list[str] = []
+    try:
+        from engine.runtime import DurableEvaluator
+
+        evaluator = DurableEvaluator(program)
+
+        def durable_only(rounds: Rounds) -> None:
+            with evaluator.session() as session:
+                for stratum, facts in rounds:
+                    session.run(stratum, facts)
+
+        with evaluator.session() as session:
+            got = [session.run(st, fs) for st, fs in rounds_per_case[0]]
+        assert got == [set(r.firings) for r in wrapper_scored[0].rounds]
+        paths["DurableEvaluator only"] = (durable_only, rounds_per_case)
+    except Exception as exc:  # noqa: BLE001 - diagnostics only
+        notes.append(f"DurableEvaluator only: skipped ({exc!r})")
+    try:
+        from engine.compile.reference import ReferenceEvaluator
+
+        ref_evaluator = ReferenceEvaluator(program)
+
+        def reference_only(rounds: Rounds) -> None:
+            for stratum, facts in rounds:
+                ref_evaluator.run(stratum, facts)
+
+        got = [ref_evaluator.run(st, fs) for st, fs in rounds_per_case[0]]
+        assert got == [set(r.firings) for r in wrapper_scored[0].rounds]
+        paths["ReferenceEvaluator only"] = (reference_only, rounds_per_case)
+    except Exception as exc:  # noqa: BLE001
+        notes.append(f"ReferenceEvaluator only: skipped ({exc!r})")
+    try:
+        replay = _Replay()
+        replayed = Scorer(program, "reference")
+        if not hasattr(replayed, "_sessions"):
+            raise AttributeError("Scorer has no _sessions")
+        replayed._sessions = replay
+        items = [
+            (case, [r.firings for r in scored.rounds])
+            for case, scored in zip(cases, wrapper_scored, strict=True)
+        ]
+
+        def pipeline_only(item: tuple[Any, list[Any]]) -> None:
+            replay.firings = item[1]
+            replayed.score(item[0])
+
+        for item, scored in zip(items, wrapper_scored, strict=True):
+            replay.firings = item[1]
+            assert replayed.score(item[0]).ruling == scored.ruling
+        paths["pipeline only"] = (pipeline_only, items)
+    except Exception as exc:  # noqa: BLE001
+        notes.append(f"pipeline only: skipped ({exc!r})")
+    return paths, notes
+
+
+class _Replay:
+    """An evaluator that returns the firings recorded for the current case, round by round."""
+
+    def __init__(self) -> None:
+        self.firings: list[Any] = []
+
+    def run(self, stratum: int, facts: Any) -> set[Any]:
+        return set(self.firings[stratum])
+
+    @contextmanager
+    def session(self) -> Iterator[_Replay]:
+        yield self
+
+
 # --------------------------------------------------------------------------------------------
 # Timing
 
@@ -202,7 +288,7 @@ def run_benchmarks(
             res.runs.append(elapsed)
             res.best = min(res.best, elapsed)
             print(
-                f"  repeat {r + 1}/{repeats} {label:<18} {res.passes:>5} passes "
+                f"  repeat {r + 1}/{repeats} {label:<24} {res.passes:>5} passes "
                 f"{elapsed:6.2f} s  {elapsed / (res.passes * len(items)) * 1e6:8.1f} µs/case",
                 file=sys.stderr,
             )
@@ -268,6 +354,54 @@ def report(results: dict[str, Result], info: dict[str, Any]) -> str:
         f"| speed: reference / durable (cases/s) | {speed:.2f}× | "
         f"≥ {SPEEDUP_TARGET}× | {ok[speed >= SPEEDUP_TARGET]} |",
     ]
+    parts = {
+        k: results[k]
+        for k in ("pipeline only", "DurableEvaluator only", "ReferenceEvaluator only")
+        if k in results
+    }
+    if parts:
+        us = {k: v.us_per_case(n) for k, v in results.items()}
+        what = {
+            "pipeline only": "`Scorer.score` with the evaluator replaced by the recorded "
+            "firings: preparation, round facts, decision (both engines pay it)",
+            "DurableEvaluator only": "the wrapper's session on the recorded round facts "
+            "(sid/ids, assert_facts, actions → Firing, delete_state)",
+            "ReferenceEvaluator only": "the reference evaluator on the same round facts",
+        }
+        lines += [
+            "",
+            "Breakdown (diagnostics: each part timed alone on the same inputs):",
+            "",
+            "| Part | µs/case | ÷ `durable` row |",
+            "|---|---:|---:|",
+        ]
+        for key in parts:
+            lines.append(f"| {key}: {what[key]} | {us[key]:.1f} | {us[key] / us['durable']:.0%} |")
+        if "DurableEvaluator only" in us:
+            glue = us["DurableEvaluator only"] - us["raw durable_rules"]
+            lines.append(
+                f"| runtime glue = DurableEvaluator only − raw durable_rules | "
+                f"{glue:.1f} | {glue / us['durable']:.0%} |"
+            )
+            lines.append("")
+            lines.append(
+                f"* evaluator-level overhead: DurableEvaluator only / raw = "
+                f"{us['DurableEvaluator only'] / us['raw durable_rules']:.2f}×"
+            )
+            if "ReferenceEvaluator only" in us:
+                lines.append(
+                    f"* evaluator-level speed: ReferenceEvaluator only vs "
+                    f"DurableEvaluator only = "
+                    f"{us['DurableEvaluator only'] / us['ReferenceEvaluator only']:.2f}×"
+                )
+            if "pipeline only" in us:
+                lines.append(
+                    f"* pipeline only + DurableEvaluator only = "
+                    f"{us['pipeline only'] + us['DurableEvaluator only']:.1f} µs "
+                    f"(`durable` row: {us['durable']:.1f} µs)"
+                )
+    for note in info.get("notes", []):
+        lines.append(f"* {note}")
     return "\n".join(lines)
 
 
@@ -291,7 +425,7 @@ def section(table: str, info: dict[str, Any]) -> str:
             f"{info['raw_actions']:.2f} durable actions (per alternative, incl. the guard rule)",
             f"* Method: cases loaded once up front, only scoring timed; each measurement loops "
             f"over all sample cases N times (N chosen so that it lasts ≥ {info['seconds']:g} s); "
-            f"the three paths are interleaved; best of {info['repeats']} repeats; gc enabled.",
+            f"the paths are interleaved; best of {info['repeats']} repeats; gc enabled.",
             f"* Sanity: wrapper firings equal reference firings on "
             f"{info['agree']}/{info['cases']} cases; raw baseline matches the same "
             f"(rule, bindings) on {info['raw_agree']}/{info['cases']} cases.",
@@ -336,6 +470,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rules", default=str(ROOT / "rules"), help="rules directory")
     parser.add_argument("--cases", default=str(ROOT / "casefiles"), help="sample cases directory")
     parser.add_argument(
+        "--no-breakdown",
+        action="store_true",
+        help="skip the diagnostic breakdown of the durable row",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="print a cProfile of the durable wrapper path (top functions) after timing",
+    )
+    parser.add_argument(
         "--write",
         metavar="MARKDOWN",
         help="write the results section into this file (between markers)",
@@ -358,12 +502,14 @@ def main(argv: list[str] | None = None) -> int:
 
     # Facts per case, from the wrapper, once; and the sanity checks.
     rounds_per_case: list[Rounds] = []
+    wrapper_scored = []
     mismatches, raw_mismatches = [], []
     facts = firings = raw_actions = 0
     for path, case in zip(paths, cases, strict=True):
         scored = wrapper.score(case)  # a Scorer(program, "durable"): the facts it asserts
         rounds: Rounds = [(r.stratum, tuple(dict(f) for f in r.facts)) for r in scored.rounds]
         rounds_per_case.append(rounds)
+        wrapper_scored.append(scored)
         ref_firings = reference.score(case).firings
         if ref_firings != scored.firings:
             mismatches.append((path.name, sorted(ref_firings ^ scored.firings)))
@@ -387,21 +533,23 @@ def main(argv: list[str] | None = None) -> int:
     for rounds in rounds_per_case:
         raw.score(rounds)
     if len(raw.fired) != raw_actions:
+        raw_mismatches.append("(action count)")
         print(f"  RAW ACTIONS differ: {len(raw.fired)} timed-path actions vs {raw_actions}")
 
     print(
         f"timing {n} cases, ≥ {args.seconds:g} s per measurement, best of {args.repeats} ...",
         file=sys.stderr,
     )
-    results = run_benchmarks(
-        {
-            "reference": (reference.score, cases),
-            "durable": (wrapper.score, cases),
-            "raw durable_rules": (raw.score, rounds_per_case),
-        },
-        args.seconds,
-        args.repeats,
-    )
+    timed: dict[str, Any] = {
+        "reference": (reference.score, cases),
+        "durable": (wrapper.score, cases),
+        "raw durable_rules": (raw.score, rounds_per_case),
+    }
+    notes: list[str] = []
+    if not args.no_breakdown:
+        extra, notes = breakdown_paths(program, cases, rounds_per_case, wrapper_scored)
+        timed.update(extra)
+    results = run_benchmarks(timed, args.seconds, args.repeats)
 
     info = {
         "command": command_line(),
@@ -421,6 +569,7 @@ def main(argv: list[str] | None = None) -> int:
         "repeats": args.repeats,
         "agree": n - len(mismatches),
         "raw_agree": n - len(raw_mismatches),
+        "notes": notes,
     }
     table = report(results, info)
     print()
@@ -433,7 +582,32 @@ def main(argv: list[str] | None = None) -> int:
     if args.write:
         write_section(Path(args.write), section(table, info))
         print(f"\nwrote {args.write}")
-    return 1 if mismatches else 0
+    if args.profile:
+        profile(wrapper.score, cases, args.seconds)
+    return 1 if mismatches or raw_mismatches else 0
+
+
+def profile(fn: Callable[[Any], Any], items: Sequence[Any], seconds: float, top: int = 30) -> None:
+    """cProfile of ``fn`` over the sample cases for about ``seconds`` (plus profiler overhead)."""
+    import cProfile
+    import io
+    import pstats
+
+    passes = calibrate(fn, items, seconds / 3)  # the profiler roughly triples the time
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(passes):
+        for item in items:
+            fn(item)
+    profiler.disable()
+    for order in ("tottime", "cumulative"):
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(order)
+        stats.print_stats(top)
+        print(
+            f"\n## cProfile of the durable wrapper path, {passes} × {len(items)} cases, by {order}"
+        )
+        print(out.getvalue())
 
 
 if __name__ == "__main__":

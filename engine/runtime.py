@@ -42,6 +42,7 @@ class _Recorder:
     def __init__(self) -> None:
         self.firings: set[Firing] | None = None
         self.errors: list[str] = []
+        self.started = False  # the guard rule fired in the current session
 
 
 _HOST: _SyncHost | None = None
@@ -73,8 +74,26 @@ def _action(recorder: _Recorder, rule_id: str, aliases: tuple[str, ...]) -> Call
     return action
 
 
+def _guard(recorder: _Recorder) -> Callable[[Any], None]:
+    def guard(c: Any) -> None:
+        recorder.started = True
+
+    return guard
+
+
 def _noop(c: Any) -> None:
     return None
+
+
+def _reset_host() -> None:
+    """Drop the host after a failure inside durable_rules: its C state may be corrupt.
+
+    Its rulesets stay allocated (durable_rules cannot free them); the next case builds a new
+    host and registers the rulesets again.
+    """
+    global _HOST
+    _HOST = None
+    _RECORDERS.clear()
 
 
 def _register(program: Program) -> tuple[str, _Recorder]:
@@ -86,7 +105,7 @@ def _register(program: Program) -> tuple[str, _Recorder]:
     by_id = {rule.id: rule for rule in program.rules}
     for durable_id, body in definition.items():
         if durable_id in (GUARD, SINK):
-            body["run"] = _noop
+            body["run"] = _guard(recorder) if durable_id == GUARD else _noop
             continue
         rule = by_id[durable_id.rsplit("#", 1)[0]]
         body["run"] = _action(recorder, rule.id, tuple(a.name for a in rule.aliases))
@@ -106,6 +125,7 @@ class DurableSession:
         self.sid = sid
         self.recorder = recorder
         self.counter = 0
+        self.broken = False
 
     def run(self, stratum: int, facts: Iterable[Mapping[str, Any]]) -> set[Firing]:
         batch = []
@@ -120,8 +140,10 @@ class DurableSession:
         except _durable.MessageNotHandledException as exc:  # pragma: no cover - the sink
             raise EngineError(f"durable_rules refused a fact: {exc}") from exc
         except _native.error as exc:
+            self.broken = True
             raise EngineError(f"durable_rules failed: {exc}") from exc
         except MemoryError as exc:
+            self.broken = True
             raise EngineError(f"durable_rules ran out of sessions or memory: {exc}") from exc
         finally:
             self.recorder.firings = None
