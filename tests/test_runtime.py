@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import CASEFILES
+
 from engine import EngineError, Program, Scorer
 from engine.casefile import load_case
 from engine.rules.program import KEY, TYPE
@@ -15,8 +15,10 @@ def test_an_exception_inside_an_action_is_raised_not_swallowed(program: Program)
     evaluator = DurableEvaluator(program)
     # a dispute fact without its key: every action that reads the key fails inside durable_rules
     fact = {TYPE: "dispute", "prior_interventions": 2}
-    with pytest.raises(EngineError, match="an action failed inside durable_rules: "
-                                          "one-intervention-per-order: KeyError"):
+    with pytest.raises(
+        EngineError,
+        match="an action failed inside durable_rules: one-intervention-per-order: KeyError",
+    ):
         with evaluator.session() as session:
             session.run(0, [fact])
 
