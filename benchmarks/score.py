@@ -12,8 +12,8 @@ cases loaded once up front, only scoring timed:
    ``DurableSession.run`` adds (``id`` unique in the session, ``sid``, ``__round``), and
    ``delete_state`` in ``finally``.
 
-Each measurement loops over all sample cases N times (N chosen so that one measurement lasts at
-least ``--seconds``); the paths are interleaved and repeated ``--repeats`` times, best kept.
+Each measurement loops over all sample cases in whole passes until at least ``--seconds`` have
+elapsed; the paths are interleaved and repeated ``--repeats`` times, the best (µs/case) kept.
 Before timing, every case is checked: the wrapper's firings must equal the reference's, and the
 raw baseline (a second, recording copy of its ruleset) must match the same (rule, bindings).
 
@@ -240,15 +240,15 @@ class _Replay:
 @dataclass
 class Result:
     label: str
-    passes: int = 0  # loops over all the sample cases per measurement
-    best: float = math.inf  # seconds for one measurement (passes x cases)
-    runs: list[float] | None = None
+    passes: int = 0  # loops over all the sample cases in the best measurement
+    best: float = math.inf  # seconds of the best measurement (per case)
+    elapsed: float = 0.0  # seconds of the best measurement (passes x cases)
 
     def us_per_case(self, ncases: int) -> float:
-        return self.best / (self.passes * ncases) * 1e6
+        return self.best * 1e6
 
     def per_second(self, ncases: int) -> float:
-        return self.passes * ncases / self.best
+        return 1 / self.best
 
 
 def _one_pass(fn: Callable[[Any], Any], items: Sequence[Any]) -> float:
@@ -258,13 +258,18 @@ def _one_pass(fn: Callable[[Any], Any], items: Sequence[Any]) -> float:
     return time.perf_counter() - start
 
 
-def _measure(fn: Callable[[Any], Any], items: Sequence[Any], passes: int) -> float:
+def _measure(fn: Callable[[Any], Any], items: Sequence[Any], seconds: float) -> tuple[float, int]:
+    """Whole passes over ``items`` until at least ``seconds`` have elapsed: (elapsed, passes)."""
     gc.collect()
+    passes = 0
     start = time.perf_counter()
-    for _ in range(passes):
+    while True:
         for item in items:
             fn(item)
-    return time.perf_counter() - start
+        passes += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            return elapsed, passes
 
 
 def calibrate(fn: Callable[[Any], Any], items: Sequence[Any], seconds: float) -> int:
@@ -277,19 +282,19 @@ def calibrate(fn: Callable[[Any], Any], items: Sequence[Any], seconds: float) ->
 def run_benchmarks(
     paths: dict[str, tuple[Callable[[Any], Any], Sequence[Any]]], seconds: float, repeats: int
 ) -> dict[str, Result]:
-    results = {label: Result(label, runs=[]) for label in paths}
-    for label, (fn, items) in paths.items():
-        results[label].passes = calibrate(fn, items, seconds)
+    results = {label: Result(label) for label in paths}
+    for fn, items in paths.values():  # warm up
+        _one_pass(fn, items)
     for r in range(repeats):  # interleaved, so that drift hits every path alike
         for label, (fn, items) in paths.items():
             res = results[label]
-            elapsed = _measure(fn, items, res.passes)
-            assert res.runs is not None
-            res.runs.append(elapsed)
-            res.best = min(res.best, elapsed)
+            elapsed, passes = _measure(fn, items, seconds)
+            per_case = elapsed / (passes * len(items))
+            if per_case < res.best:
+                res.best, res.passes, res.elapsed = per_case, passes, elapsed
             print(
-                f"  repeat {r + 1}/{repeats} {label:<24} {res.passes:>5} passes "
-                f"{elapsed:6.2f} s  {elapsed / (res.passes * len(items)) * 1e6:8.1f} µs/case",
+                f"  repeat {r + 1}/{repeats} {label:<24} {passes:>5} passes "
+                f"{elapsed:6.2f} s  {per_case * 1e6:8.1f} µs/case",
                 file=sys.stderr,
             )
     return results
@@ -334,13 +339,14 @@ def report(results: dict[str, Result], info: dict[str, Any]) -> str:
         ("raw durable_rules, same facts, trivial actions (floor)", raw),
     ]
     lines = [
-        "| Path | cases/s | µs/case | passes × cases per measurement | µs/case vs raw |",
+        "| Path | cases/s | µs/case | best measurement: passes × cases, s | µs/case vs raw |",
         "|---|---:|---:|---:|---:|",
     ]
     for title, res in rows:
         lines.append(
             f"| {title} | {_fmt_rate(res.per_second(n))} | {res.us_per_case(n):.1f} | "
-            f"{res.passes} × {n} | {res.us_per_case(n) / raw.us_per_case(n):.2f}× |"
+            f"{res.passes} × {n}, {res.elapsed:.2f} s | "
+            f"{res.us_per_case(n) / raw.us_per_case(n):.2f}× |"
         )
     overhead = dur.us_per_case(n) / raw.us_per_case(n)
     speed = ref.per_second(n) / dur.per_second(n)
@@ -424,7 +430,7 @@ def section(table: str, info: dict[str, Any]) -> str:
             f"{info['firings']:.2f} firings (distinct rule × binding), "
             f"{info['raw_actions']:.2f} durable actions (per alternative, incl. the guard rule)",
             f"* Method: cases loaded once up front, only scoring timed; each measurement loops "
-            f"over all sample cases N times (N chosen so that it lasts ≥ {info['seconds']:g} s); "
+            f"over all sample cases in whole passes until ≥ {info['seconds']:g} s have elapsed; "
             f"the paths are interleaved; best of {info['repeats']} repeats; gc enabled.",
             f"* Sanity: wrapper firings equal reference firings on "
             f"{info['agree']}/{info['cases']} cases; raw baseline matches the same "

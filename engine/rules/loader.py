@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from engine.errors import RuleFileError
+from engine.model import SourceLoc
 from engine.rules.declarations import Declarations
 from engine.rules.program import (
     Const,
@@ -29,6 +30,10 @@ from engine.rules.strata import assign_strata
 from engine.yamlsource import LMap
 
 __all__ = ["load_rules"]
+
+# durable_rules holds at most 254 properties per fact (research 2.8) and crashes beyond: keep a
+# margin for the fields the runtime adds (type, key, round, id, sid)
+MAX_FIELDS = 240
 
 
 def load_rules(root: str | Path) -> Program:
@@ -61,6 +66,15 @@ class _Builder(Declarations, Rulebook):
         derived, rules, strata_info = assign_strata(derived, rules, self.kinds, self.ctx.error)
         if self.ctx.problems:
             return None
+        fields = _fields_read(rules, derived)
+        for fact_type, names in fields:
+            if len(names) > MAX_FIELDS:
+                self.ctx.error(
+                    SourceLoc(path=str(root)),
+                    f"rules read {len(names)} fields of "
+                    f"'{fact_type}' facts; durable_rules takes at most {MAX_FIELDS}",
+                )
+                return None
         digest, files = digest_of(root)
         return Program(
             name=policy["name"],
@@ -78,7 +92,7 @@ class _Builder(Declarations, Rulebook):
             rules=tuple(rules),
             predicates=tuple(self.predicates),
             strata=strata_info.rounds,
-            fields=_fields_read(rules, derived),
+            fields=fields,
             status_strata=strata_info.status,
             issue_stratum=strata_info.issue,
             files=files,

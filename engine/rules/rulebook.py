@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engine.compile.durable import MAX_PATTERNS
 from engine.model import SourceLoc
 from engine.rules.building import BuilderBase
 from engine.rules.expr import Scope
@@ -112,6 +113,14 @@ class Rulebook(BuilderBase):
         bound += list(aliases.values())
         if not bound:
             bound = [Alias(name="dispute", fact_type="dispute")]
+        if len(bound) > MAX_PATTERNS:
+            self.ctx.error(
+                loc,
+                f"rule '{rule_id}' looks at {len(bound)} facts at once; "
+                f"durable_rules takes at most {MAX_PATTERNS}",
+                "split it into several rules",
+            )
+            return None
         return Rule(
             id=rule_id,
             title=str(title),
