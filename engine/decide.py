@@ -13,8 +13,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from engine.compile.reference import atom_holds
 from engine.errors import EngineError
-from engine.facts import EvidenceStatus, IssueResult, Prepared
+from engine.facts import EvidenceStatus, IssueResult, Prepared, singleton_bindings
 from engine.firing import Firing
 from engine.params import policy_timezone
 from engine.rules.program import Effect, Program, Rule
@@ -77,9 +78,23 @@ class Decider:
         firings = list(firings)
         env = prepared.env
         results = []
+        skipped = set()
+        if dtype.skips:
+            bound = singleton_bindings(prepared)
+            for name, condition in dtype.skips:
+                if any(all(atom_holds(a, bound) for a in atoms) for atoms in condition):
+                    skipped.add(name)
         for name, burden in dtype.burdens:
             issue = self.program.issue(name)
             assert issue is not None
+            if name in skipped:
+                zero = ZERO
+                results.append(IssueResult(
+                    issue=name, burden=burden, standard=_decimal(evaluate(issue.standard, env)),
+                    lower_bound=zero, margin=zero, score=zero, against=zero, status="skipped",
+                    supporting=(), opposing=(),
+                ))  # fmt: skip
+                continue
             sides: dict[str, list[tuple[Decimal, str]]] = {"supports": [], "opposes": []}
             for side in sides:
                 for firing, effect in self._effects(firings, side):
@@ -131,10 +146,17 @@ class Decider:
         env = prepared.env
         outcome_rule, effect = self._outcome(case.case_id, firings)
         ruling = effect.ruling or ""
+        refund_expr, compensation_expr = effect.refund, effect.compensation
+        return_required = effect.return_required
         for _, sub in self._effects(firings, "substitute"):
-            ruling = dict(sub.substitutes).get(ruling, ruling)
-        refund = _money(evaluate(effect.refund, env)) if effect.refund else ZERO
-        compensation = _money(evaluate(effect.compensation, env)) if effect.compensation else ZERO
+            if ruling in dict(sub.substitutes):
+                ruling = dict(sub.substitutes)[ruling]
+                refund_expr = sub.refund or refund_expr
+                compensation_expr = sub.compensation or compensation_expr
+                if sub.overrides_return:
+                    return_required = sub.return_required
+        refund = _money(evaluate(refund_expr, env)) if refund_expr else ZERO
+        compensation = _money(evaluate(compensation_expr, env)) if compensation_expr else ZERO
         bound_issues = {a.kind for a in outcome_rule.aliases if a.fact_type == "issue"}
         scores = [r.score for r in issues if r.issue in bound_issues or (None in bound_issues)]
         score = max(scores, default=ONE if not bound_issues else ZERO)
@@ -178,7 +200,7 @@ class Decider:
             reason_code=effect.reason_code or outcome_rule.id,
             refund_amount=refund,
             compensation_amount=compensation,
-            return_required=effect.return_required,
+            return_required=return_required,
             return_shipping_paid_by=effect.return_shipping_paid_by,
             score=_round_score(score),
             issues=tuple(

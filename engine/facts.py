@@ -8,6 +8,8 @@ A value that is missing is left out of the fact (durable_rules treats ``None`` a
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,6 +30,7 @@ from engine.rules.schema import (
     EVIDENCE_FIELDS,
     ISSUE_FIELDS,
     ORDER_FIELDS,
+    SINGLETONS,
 )
 from engine.values import evaluate
 
@@ -152,10 +155,14 @@ def _evidence_domain(
     program: Program, item: Evidence, warnings: list[tuple[str, str]]
 ) -> dict[str, Any]:
     file_types = tuple(PurePosixPath(f.name).suffix.lower().lstrip(".") for f in item.files)
+    digests = sorted({f.sha256 for f in item.files if f.sha256})
     domain: dict[str, Any] = {
         "id": item.id, "party": item.party, "kind": item.kind, "submitted_at": item.submitted_at,
         "file_count": len(item.files), "file_types": file_types,
+        "fingerprint": _fingerprint(item),
     }  # fmt: skip
+    if digests and len(digests) == len(item.files):
+        domain["files_digest"] = hashlib.sha256("\n".join(digests).encode()).hexdigest()[:32]
     kind = program.kind(item.kind)
     if kind is None:
         warnings.append(
@@ -190,6 +197,17 @@ def _evidence_domain(
         if value is not None:
             domain[name] = value
     return domain
+
+
+def _fingerprint(item: Evidence) -> str:
+    """Equal for two items of the same kind with the same attributes (a resubmission)."""
+    body = json.dumps(
+        [item.kind, sorted(item.attributes, key=lambda kv: kv[0])],
+        ensure_ascii=False,
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(body.encode()).hexdigest()[:32]
 
 
 def _typed(raw: Any, type_: Type) -> Any:
@@ -283,14 +301,24 @@ def _compute_derived(
     prepared.singletons["case"] = _case_fact(program, prepared)
 
 
+def singleton_bindings(prepared: Prepared) -> dict[str, Fact]:
+    """The singleton facts by name; a fact the case lacks (no appeal) is bound empty, so that
+    conditions such as ``missing(appeal.filed_at)`` can be asked of every case."""
+    bound: dict[str, Fact] = {name: {TYPE: name, KEY: name} for name in SINGLETONS}
+    bound.update(prepared.singletons)
+    return bound
+
+
 def _derived_value(
     program: Program, item: Derived, prepared: Prepared, statuses: Mapping[str, EvidenceStatus]
 ) -> Any:
     env = prepared.env
-    if item.expr is not None:
-        return evaluate(item.expr, env)
-    bound: dict[str, Fact] = dict(prepared.singletons)
+    bound = singleton_bindings(prepared)
     bound["case"] = _case_fact(program, prepared)
+    if item.expr is not None:
+        if not any(all(atom_holds(a, bound) for a in atoms) for atoms in item.where):
+            return None
+        return evaluate(item.expr, env)
     values = []
     count = 0
     for fact, domain in zip(prepared.evidence, prepared.evidence_env, strict=True):

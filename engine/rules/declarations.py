@@ -299,7 +299,17 @@ class Declarations(BuilderBase):
             if not isinstance(burden, LMap):
                 self.ctx.error(body.value_loc("burden"), "burden: a mapping issue: party")
                 burden = LMap()
+            skips = []
             for issue, party in burden.items():
+                if isinstance(party, LMap):
+                    unknown_keys(self.ctx, party, ("party", "unless"))
+                    if "unless" in party:
+                        cond = self.cond(
+                            party["unless"], party.value_loc("unless"), self.scope({}, values=True)
+                        )
+                        if cond is not None:
+                            skips.append((issue, tuple(tuple(a) for a in cond)))
+                    party = party.get("party")
                 if issue not in self.issues:
                     self.ctx.error(
                         burden.key_loc(issue),
@@ -312,7 +322,7 @@ class Declarations(BuilderBase):
                     burdens.append((issue, party))
             if title is not None:
                 self.dispute_types[name] = DisputeType(
-                    name=name, title=title, burdens=tuple(burdens), loc=loc
+                    name=name, title=title, burdens=tuple(burdens), skips=tuple(skips), loc=loc
                 )
 
     def derived(self) -> list[Derived]:
@@ -351,16 +361,32 @@ class Declarations(BuilderBase):
             return None
         if isinstance(body, LMap):
             unknown_keys(
-                self.ctx, body, ("value", "latest", "earliest", "count", "where", "source", "title")
+                self.ctx,
+                body,
+                ("value", "when", "latest", "earliest", "count", "where", "source", "title"),
             )
             aggregates = [k for k in ("latest", "earliest", "count") if k in body]
             if "value" in body and not aggregates:
-                expr = self.value(
-                    body["value"], body.value_loc("value"), self.scope({}, values=True)
+                scope = self.scope({}, values=True)
+                expr = self.value(body["value"], body.value_loc("value"), scope)
+                when: list[list[Atom]] | None = [[]]
+                if "when" in body:
+                    when = self.cond(body["when"], body.value_loc("when"), scope)
+                if expr is None or when is None:
+                    return None
+                return Derived(
+                    name=name,
+                    type=expr.type,
+                    expr=expr,
+                    where=tuple(tuple(a) for a in when),
+                    loc=loc,
                 )
-                return (
-                    None if expr is None else Derived(name=name, type=expr.type, expr=expr, loc=loc)
+            if "when" in body:
+                self.ctx.error(
+                    body.key_loc("when"),
+                    "'when' goes with 'value'; an aggregate chooses its items with 'where'",
                 )
+                return None
             if len(aggregates) != 1:
                 self.ctx.error(
                     loc,

@@ -6,15 +6,14 @@ located at ``file:line:col`` with the offending line and, where it helps, a "did
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from engine.errors import RuleFileError
 from engine.model import SourceLoc
 from engine.rules.declarations import Declarations
 from engine.rules.program import (
-    Const,
     Derived,
+    DisputeType,
     FieldRef,
     Program,
     Rule,
@@ -66,7 +65,7 @@ class _Builder(Declarations, Rulebook):
         derived, rules, strata_info = assign_strata(derived, rules, self.kinds, self.ctx.error)
         if self.ctx.problems:
             return None
-        fields = _fields_read(rules, derived)
+        fields = _fields_read(rules, derived, list(self.dispute_types.values()))
         for fact_type, names in fields:
             if len(names) > MAX_FIELDS:
                 self.ctx.error(
@@ -129,7 +128,7 @@ class _Builder(Declarations, Rulebook):
 
 
 def _fields_read(
-    rules: list[Rule], derived: list[Derived]
+    rules: list[Rule], derived: list[Derived], dispute_types: list[DisputeType]
 ) -> tuple[tuple[str, tuple[str, ...]], ...]:
     wanted: dict[str, set[str]] = {}
     for rule in rules:
@@ -139,14 +138,13 @@ def _fields_read(
                 for ref in (atom.left, atom.right):
                     if isinstance(ref, FieldRef):
                         wanted.setdefault(types[ref.alias], set()).add(ref.fact_field)
-    for item in derived:
-        for atoms in item.where:
+    conditions = [item.where for item in derived]
+    conditions += [cond for dtype in dispute_types for _, cond in dtype.skips]
+    for condition in conditions:
+        for atoms in condition:
             for atom in atoms:
                 for ref in (atom.left, atom.right):
                     if isinstance(ref, FieldRef):
                         fact_type = "evidence" if ref.alias == "evidence" else ref.alias
                         wanted.setdefault(fact_type, set()).add(ref.fact_field)
     return tuple((k, tuple(sorted(v))) for k, v in sorted(wanted.items()))
-
-
-_ = (Const, Callable)  # re-exported names used in type positions only

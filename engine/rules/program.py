@@ -194,6 +194,7 @@ class Effect:
     next_step_until: Expr | None = None
     appealable: bool = True
     substitutes: tuple[tuple[str, str], ...] = ()
+    overrides_return: bool = False  # a substitute that sets return_required itself
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -259,6 +260,8 @@ class DisputeType:
     name: str
     title: Text
     burdens: tuple[tuple[str, str], ...]  # (issue, party), in the order they are decided
+    # (issue, condition): the issue is not decided (status "skipped") when the condition holds
+    skips: tuple[tuple[str, tuple[tuple[Atom, ...], ...]], ...] = ()
     loc: SourceLoc
 
 
@@ -299,7 +302,8 @@ class Derived:
     expr: Expr | None  # plain expression
     aggregate: str | None = None  # latest | earliest | count
     of: Expr | None = None  # what is aggregated over each evidence item
-    where: tuple[tuple[Atom, ...], ...] = ()  # which items (DNF over alias "evidence")
+    # aggregates: which items (DNF over alias "evidence"); plain values: when the value exists
+    where: tuple[tuple[Atom, ...], ...] = ((),)
     stratum: int = 0
     loc: SourceLoc
 

@@ -283,8 +283,27 @@ class Rulebook(BuilderBase):
                     "substitute: a mapping ruling: replacement ruling",
                     "e.g. substitute: {return_and_refund: exchange}",
                 )
+            elif "ruling" in then:
+                self.ctx.error(
+                    then.key_loc("substitute"),
+                    "a rule either gives a ruling or substitutes one, not both",
+                )
             else:
-                out.append(Effect(kind="substitute", substitutes=tuple(subs.items())))
+                amounts = {
+                    key: self.value(then[key], then.value_loc(key), scope, ("money",))
+                    for key in ("refund", "compensation")
+                    if key in then
+                }
+                out.append(
+                    Effect(
+                        kind="substitute",
+                        substitutes=tuple(subs.items()),
+                        refund=amounts.get("refund"),
+                        compensation=amounts.get("compensation"),
+                        return_required=then.get("return_required") is True,
+                        overrides_return="return_required" in then,
+                    )
+                )
         return out
 
     def ruling_effect(self, then: LMap, scope: Scope) -> Effect | None:

@@ -51,7 +51,7 @@ RULINGS = (
     "request_evidence",
     "refer_to_arbitrator",
 )
-ISSUE_STATUSES = ("proven", "not_proven", "inconclusive", "contested")
+ISSUE_STATUSES = ("proven", "not_proven", "inconclusive", "contested", "skipped")
 
 ORDER_FIELDS: dict[str, Type] = {
     "order_id": TEXT,
@@ -102,6 +102,8 @@ EVIDENCE_FIELDS: dict[str, Type] = {
     "submitted_at": TIME,
     "file_count": INTEGER,
     "file_types": Type("list"),  # lower-case file name extensions, without the dot
+    "fingerprint": TEXT,  # digest of kind and attributes: equal items have equal fingerprints
+    "files_digest": TEXT,  # digest of the set of its files' sha256 (when every file has one)
     "admitted": BOOLEAN,  # known from the round after the rules that reject items
     "valid": BOOLEAN,  # known from the round after the rules that meet requirements
 }
