@@ -15,12 +15,12 @@ from typing import Any
 
 from engine.compile.reference import atom_holds
 from engine.errors import EngineError
-from engine.facts import EvidenceStatus, IssueResult, Prepared, singleton_bindings
+from engine.facts import EvidenceStatus, FactPlan, IssueResult, Prepared, singleton_bindings
 from engine.firing import Firing
 from engine.params import policy_timezone
-from engine.rules.program import Effect, Program, Rule
+from engine.rules.program import Effect, Rule
 from engine.ruling import EvidenceFinding, IssueFinding, NextStep, Reason, RulesRef, Ruling
-from engine.values import evaluate, round_money
+from engine.values import round_money
 
 __all__ = ["Decider"]
 
@@ -31,16 +31,23 @@ ONE = Decimal("1")
 class Decider:
     """Derives statuses, issues and rulings for one program (indexes built once)."""
 
-    def __init__(self, program: Program) -> None:
+    def __init__(self, plan: FactPlan) -> None:
+        program = plan.program
+        self.plan = plan
         self.program = program
         self.rules: dict[str, Rule] = {rule.id: rule for rule in program.rules}
         self.tz = policy_timezone(program)
+        self._by_kind: dict[str, dict[str, tuple[Effect, ...]]] = {}
+        for rule in program.rules:
+            for effect in rule.effects:
+                by_rule = self._by_kind.setdefault(effect.kind, {})
+                by_rule[rule.id] = (*by_rule.get(rule.id, ()), effect)
 
     def _effects(self, firings: Iterable[Firing], kind: str) -> Iterable[tuple[Firing, Effect]]:
+        by_rule = self._by_kind.get(kind, {})
         for firing in firings:
-            for effect in self.rules[firing.rule_id].effects:
-                if effect.kind == kind:
-                    yield firing, effect
+            for effect in by_rule.get(firing.rule_id, ()):
+                yield firing, effect
 
     # ------------------------------------------------------------ evidence
 
@@ -88,11 +95,10 @@ class Decider:
             issue = self.program.issue(name)
             assert issue is not None
             if name in skipped:
-                zero = ZERO
+                standard = _decimal(self.plan.evaluate(issue.standard, env))
                 results.append(IssueResult(
-                    issue=name, burden=burden, standard=_decimal(evaluate(issue.standard, env)),
-                    lower_bound=zero, margin=zero, score=zero, against=zero, status="skipped",
-                    supporting=(), opposing=(),
+                    issue=name, burden=burden, standard=standard, lower_bound=ZERO, margin=ZERO,
+                    score=ZERO, against=ZERO, status="skipped", supporting=(), opposing=(),
                 ))  # fmt: skip
                 continue
             sides: dict[str, list[tuple[Decimal, str]]] = {"supports": [], "opposes": []}
@@ -101,13 +107,15 @@ class Decider:
                     key = firing.key_of(effect.target or "") or ""
                     if effect.issue != name or not statuses[key].valid:
                         continue
-                    weight = _decimal(evaluate(effect.weight, env)) if effect.weight else ZERO
+                    weight = (
+                        _decimal(self.plan.evaluate(effect.weight, env)) if effect.weight else ZERO
+                    )
                     sides[side].append((weight, key))
             score = max((w for w, _ in sides["supports"]), default=ZERO)
             against = max((w for w, _ in sides["opposes"]), default=ZERO)
-            standard = _decimal(evaluate(issue.standard, env))
-            lower = _decimal(evaluate(issue.lower_bound, env))
-            margin = _decimal(evaluate(issue.margin, env))
+            standard = _decimal(self.plan.evaluate(issue.standard, env))
+            lower = _decimal(self.plan.evaluate(issue.lower_bound, env))
+            margin = _decimal(self.plan.evaluate(issue.margin, env))
             if score > 0 and against > 0 and abs(score - against) < margin:
                 status = "contested"
             elif score >= standard and score > against:
@@ -155,14 +163,18 @@ class Decider:
                 compensation_expr = sub.compensation or compensation_expr
                 if sub.overrides_return:
                     return_required = sub.return_required
-        refund = _money(evaluate(refund_expr, env)) if refund_expr else ZERO
-        compensation = _money(evaluate(compensation_expr, env)) if compensation_expr else ZERO
+        refund = _money(self.plan.evaluate(refund_expr, env)) if refund_expr else ZERO
+        compensation = (
+            _money(self.plan.evaluate(compensation_expr, env)) if compensation_expr else ZERO
+        )
         bound_issues = {a.kind for a in outcome_rule.aliases if a.fact_type == "issue"}
         scores = [r.score for r in issues if r.issue in bound_issues or (None in bound_issues)]
         score = max(scores, default=ONE if not bound_issues else ZERO)
         next_step = None
         if effect.next_step_party and effect.next_step_what:
-            until = evaluate(effect.next_step_until, env) if effect.next_step_until else None
+            until = (
+                self.plan.evaluate(effect.next_step_until, env) if effect.next_step_until else None
+            )
             next_step = NextStep(
                 party=effect.next_step_party,
                 what=Reason(
@@ -268,7 +280,9 @@ class Decider:
                     met.setdefault(key, set()).update(effect.requirements)
                 if effect.kind in ("supports", "opposes") and effect.issue in in_play:
                     weight = (
-                        _decimal(evaluate(effect.weight, prepared.env)) if effect.weight else ZERO
+                        _decimal(self.plan.evaluate(effect.weight, prepared.env))
+                        if effect.weight
+                        else ZERO
                     )
                     weights[key] = max(weights.get(key, ZERO), weight)
         out = []

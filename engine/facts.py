@@ -1,19 +1,20 @@
 """Case + Program -> the facts of each round, identical for both evaluators.
 
-Facts are flat dicts in the engine's scalar forms (see ``engine.rules.program``): ``type`` and
-``key`` (the case's own id: "order", "E1", "issue:<name>"), then only the fields some rule
+Facts are flat dicts in the engine's scalar forms (see ``engine.rules.program``): ``__type`` and
+``__key`` (the case's own id: "order", "E1", "issue:<name>"), then only the fields some rule
 reads, including materialised transforms (``signer_name__name``) and predicates (``__p3``).
 A value that is missing is left out of the fact (durable_rules treats ``None`` as present).
+``FactPlan`` does, once per Program, everything that does not depend on the case.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -21,22 +22,45 @@ from engine.compile.reference import atom_holds
 from engine.model import Case, Evidence
 from engine.names import normalise_name
 from engine.params import Resolved, resolve_parameters
-from engine.rules.expr import parse_duration, to_fact_value
-from engine.rules.program import KEY, TYPE, Derived, FieldRef, Predicate, Program, Type
+from engine.rules.expr import parse_duration
+from engine.rules.program import (
+    KEY,
+    NUMBER_SCALE,
+    TYPE,
+    Atom,
+    Derived,
+    Expr,
+    FieldRef,
+    Predicate,
+    Program,
+    Type,
+)
 from engine.rules.schema import (
     APPEAL_FIELDS,
     CASE_FIELDS,
     DISPUTE_FIELDS,
     EVIDENCE_FIELDS,
-    ISSUE_FIELDS,
     ORDER_FIELDS,
     SINGLETONS,
 )
-from engine.values import evaluate
+from engine.values import Compiled, compile_value
 
-__all__ = ["EvidenceStatus", "IssueResult", "Prepared", "prepare", "round_facts"]
+__all__ = [
+    "EvidenceStatus",
+    "FactPlan",
+    "IssueResult",
+    "Prepared",
+    "holds",
+    "prepare",
+    "round_facts",
+    "singleton_bindings",
+]
 
 Fact = dict[str, Any]
+Converter = Callable[[Any], Any]
+_TABLES: dict[str, Mapping[str, Type]] = {
+    "order": ORDER_FIELDS, "dispute": DISPUTE_FIELDS, "appeal": APPEAL_FIELDS,
+}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,9 +78,155 @@ class IssueResult:
     margin: Decimal
     score: Decimal  # the strongest valid item supporting the issue
     against: Decimal  # the strongest valid item opposing it
-    status: str  # proven | not_proven | inconclusive | contested
+    status: str  # proven | not_proven | inconclusive | contested | skipped
     supporting: tuple[str, ...]
     opposing: tuple[str, ...]
+
+
+def _scaled(scale: int) -> Converter:
+    def convert(value: Any) -> int:
+        return int((Decimal(value) * scale).to_integral_value(rounding=ROUND_HALF_UP))
+
+    return convert
+
+
+def _seconds(value: Any) -> int:
+    return int(value.total_seconds()) if isinstance(value, timedelta) else int(value)
+
+
+_CONVERTERS: dict[str, Converter] = {
+    "time": lambda value: int(value.timestamp()),
+    "duration": _seconds,
+    "money": _scaled(100),
+    "number": _scaled(NUMBER_SCALE),
+}
+
+
+def converter(type_: Type) -> Converter | None:
+    """How a domain value of ``type_`` becomes its fact form (None: unchanged)."""
+    return _CONVERTERS.get(type_.name)
+
+
+def holds(condition: tuple[tuple[Atom, ...], ...], bound: Mapping[str, Fact]) -> bool:
+    return any(all(atom_holds(atom, bound) for atom in atoms) for atoms in condition)
+
+
+Field = tuple[str, str, Converter | None, bool]  # fact field, source field, converter, is name
+
+
+@dataclass(frozen=True, slots=True)
+class _DerivedPlan:
+    item: Derived
+    value: Compiled | None
+    of: Compiled | None
+    conditional: bool  # has a condition (or is an aggregate over evidence)
+    fact_field: Converter | None  # how it goes into the case fact, when a rule reads it
+    in_fact: bool
+
+
+class FactPlan:
+    """What a Program needs to build any case's facts, worked out once."""
+
+    def __init__(self, program: Program) -> None:
+        self.program = program
+        self._closures: dict[int, Compiled] = {}
+        self._params: dict[tuple[str, str], Resolved] = {}
+        wanted = {fact_type: fields for fact_type, fields in program.fields}
+        tables: dict[str, Mapping[str, Type]] = {
+            **_TABLES,
+            "case": {**CASE_FIELDS, **{d.name: d.type for d in program.derived}},
+            "param": {p.name: p.type for p in program.parameters},
+        }
+        self.tables = tables
+        self.fields: dict[str, tuple[Field, ...]] = {
+            fact_type: self._plan_fields(wanted.get(fact_type, ()), table)
+            for fact_type, table in tables.items()
+        }
+        evidence_wanted = tuple(sorted({*wanted.get("evidence", ()), "kind"}))
+        self.evidence_wanted = frozenset(evidence_wanted)
+        self.evidence_fields: dict[str | None, tuple[Field, ...]] = {
+            None: self._plan_fields(evidence_wanted, EVIDENCE_FIELDS)
+        }
+        for kind in program.evidence_kinds:
+            table = {**EVIDENCE_FIELDS, **dict(kind.attributes)}
+            self.evidence_fields[kind.name] = self._plan_fields(evidence_wanted, table)
+        self.predicates: dict[str, list[tuple[Predicate, str, list[Compiled]]]] = {}
+        for pred in program.predicates:
+            subject = pred.args[0].value
+            assert isinstance(subject, FieldRef)
+            args = [self.compiled(arg) for arg in pred.args[1:]]
+            self.predicates.setdefault(pred.alias_type, []).append((pred, subject.field, args))
+        case_wanted = set(wanted.get("case", ()))
+        self.derived: dict[int, list[_DerivedPlan]] = {}
+        for item in program.derived:
+            self.derived.setdefault(item.stratum, []).append(
+                _DerivedPlan(
+                    item=item,
+                    value=self.compiled(item.expr) if item.expr is not None else None,
+                    of=self.compiled(item.of) if item.of is not None else None,
+                    conditional=item.expr is None or item.where != ((),),
+                    fact_field=converter(item.type),
+                    in_fact=item.name in case_wanted,
+                )
+            )
+        self.status_at = {kind: (a, v) for kind, a, v in program.status_strata}
+        self.types_in_round: dict[int, frozenset[str]] = {}
+        for rule in program.rules:
+            types = {alias.fact_type for alias in rule.aliases}
+            self.types_in_round[rule.stratum] = self.types_in_round.get(
+                rule.stratum, frozenset()
+            ) | frozenset(types)
+        # the first round always carries the dispute: the runtime's guard rule fires on it
+        self.types_in_round[0] = self.types_in_round.get(0, frozenset()) | {"dispute"}
+
+    @staticmethod
+    def _plan_fields(wanted: tuple[str, ...], table: Mapping[str, Type]) -> tuple[Field, ...]:
+        out: list[Field] = []
+        for name in wanted:
+            base, _, transform = name.partition("__")
+            if not base or base not in table:  # predicate fields are filled in separately
+                continue
+            if transform == "name":
+                out.append((name, base, None, True))
+            elif not transform:
+                out.append((name, base, converter(table[base]), False))
+        return tuple(out)
+
+    def compiled(self, expr: Expr) -> Compiled:
+        closure = self._closures.get(id(expr))
+        if closure is None:
+            closure = self._closures[id(expr)] = compile_value(expr)
+        return closure
+
+    def evaluate(self, expr: Expr | None, env: Mapping[str, Mapping[str, Any]]) -> Any:
+        return None if expr is None else self.compiled(expr)(env)
+
+    def parameters(self, platform: str, when: datetime) -> Resolved:
+        key = (platform, when.astimezone(self._tz()).date().isoformat())
+        found = self._params.get(key)
+        if found is None:
+            found = self._params[key] = resolve_parameters(self.program, platform, when)
+        return found
+
+    def _tz(self) -> Any:
+        from engine.params import policy_timezone
+
+        tz = policy_timezone(self.program)
+        self._tz = lambda: tz  # type: ignore[method-assign]
+        return tz
+
+
+def _fact(fact_type: str, key: str, domain: Mapping[str, Any], fields: tuple[Field, ...]) -> Fact:
+    fact: Fact = {TYPE: fact_type, KEY: key}
+    for name, base, convert, is_name in fields:
+        value = domain.get(base)
+        if value is None:
+            continue
+        if is_name:
+            fact[name] = normalise_name(str(value))
+        else:
+            fact[name] = value if convert is None else convert(value)
+    return fact
 
 
 @dataclass
@@ -66,102 +236,172 @@ class Prepared:
     case: Case
     params: Resolved
     env: dict[str, dict[str, Any]]  # alias -> domain values, for value expressions
-    types: dict[str, Mapping[str, Type]]  # fact type -> field -> type
     singletons: dict[str, Fact] = field(default_factory=dict)  # fact form, for conditions
     evidence: list[Fact] = field(default_factory=list)
     evidence_env: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (zh, en)
-    derived_done: set[str] = field(default_factory=set)
-
-
-def _fields(program: Program, fact_type: str) -> tuple[str, ...]:
-    for name, fields in program.fields:
-        if name == fact_type:
-            return fields
-    return ()
 
 
 def _domain(obj: Any, table: Mapping[str, Type]) -> dict[str, Any]:
-    return {name: getattr(obj, name) for name in table if getattr(obj, name, None) is not None}
+    return {name: value for name in table if (value := getattr(obj, name, None)) is not None}
 
 
-def _fact(
-    fact_type: str,
-    key: str,
-    domain: Mapping[str, Any],
-    types: Mapping[str, Type],
-    wanted: tuple[str, ...],
-) -> Fact:
-    fact: Fact = {TYPE: fact_type, KEY: key}
-    for name in wanted:
-        base, _, transform = name.partition("__")
-        if not base:  # a predicate field, filled in separately
-            continue
-        value = domain.get(base)
-        if value is None or base not in types:
-            continue
-        if transform == "name":
-            fact[name] = normalise_name(str(value))
-        elif not transform:
-            fact[name] = to_fact_value(value, types[base])
-    return fact
-
-
-def prepare(program: Program, case: Case) -> Prepared:
+def prepare(plan: FactPlan, case: Case) -> Prepared:
     """Type the case's values, resolve parameters, compute round-0 derived values."""
-    params = resolve_parameters(program, case.platform, case.dispute.intervention_requested_at)
+    program = plan.program
+    params = plan.parameters(case.platform, case.dispute.intervention_requested_at)
     env: dict[str, dict[str, Any]] = {
         "order": _domain(case.order, ORDER_FIELDS),
         "dispute": _domain(case.dispute, DISPUTE_FIELDS),
         "case": {"case_id": case.case_id, "platform": case.platform},
-        "param": dict(params.values),
+        "param": params.values,
     }
     if case.dispute.appeal is not None:
         env["appeal"] = _domain(case.dispute.appeal, APPEAL_FIELDS)
-    types: dict[str, Mapping[str, Type]] = {
-        "order": ORDER_FIELDS, "dispute": DISPUTE_FIELDS, "appeal": APPEAL_FIELDS,
-        "case": {**CASE_FIELDS, **{d.name: d.type for d in program.derived}},
-        "param": {p.name: p.type for p in program.parameters},
-    }  # fmt: skip
-    prepared = Prepared(case=case, params=params, env=env, types=types)
-    wanted = tuple(sorted({*_fields(program, "evidence"), "kind"}))
+    prepared = Prepared(case=case, params=params, env=env)
     for item in case.evidence:
-        domain = _evidence_domain(program, item, prepared.warnings)
-        kind = program.kind(item.kind)
-        table = dict(EVIDENCE_FIELDS)
-        if kind is not None:
-            table.update(dict(kind.attributes))
-        fact = _fact("evidence", item.id, domain, table, wanted)
-        _predicates(program, "evidence", fact, domain, env)
+        domain = _evidence_domain(program, item, prepared.warnings, plan.evidence_wanted)
+        fields = plan.evidence_fields.get(item.kind, plan.evidence_fields[None])
+        fact = _fact("evidence", item.id, domain, fields)
+        _predicates(plan, "evidence", fact, domain, env)
         prepared.evidence_env.append(domain)
         prepared.evidence.append(fact)
     for name in ("order", "dispute", "appeal", "param"):
         if name in env:
-            fact = _fact(name, name, env[name], types[name], _fields(program, name))
-            _predicates(program, name, fact, env[name], env)
+            fact = _fact(name, name, env[name], plan.fields[name])
+            _predicates(plan, name, fact, env[name], env)
             prepared.singletons[name] = fact
-    _compute_derived(program, prepared, stratum=0, statuses={})
+    prepared.singletons["case"] = _fact("case", "case", env["case"], plan.fields["case"])
+    _compute_derived(plan, prepared, 0, {})
     return prepared
 
 
-def _case_fact(program: Program, prepared: Prepared) -> Fact:
-    env = prepared.env["case"]
-    fact = _fact("case", "case", env, prepared.types["case"], _fields(program, "case"))
-    _predicates(program, "case", fact, env, prepared.env)
-    return fact
+def singleton_bindings(prepared: Prepared) -> dict[str, Fact]:
+    """The singleton facts by name; a fact the case lacks (no appeal) is bound empty, so that
+    conditions such as ``missing(appeal.filed_at)`` can be asked of every case."""
+    bound: dict[str, Fact] = {name: {TYPE: name, KEY: name} for name in SINGLETONS}
+    bound.update(prepared.singletons)
+    return bound
+
+
+def _predicates(
+    plan: FactPlan,
+    fact_type: str,
+    fact: Fact,
+    domain: Mapping[str, Any],
+    env: Mapping[str, Mapping[str, Any]],
+) -> None:
+    for pred, subject_field, args in plan.predicates.get(fact_type, ()):
+        subject = domain.get(subject_field)
+        if subject is None:
+            continue
+        values = [arg(env) for arg in args]
+        if any(v is None for v in values):
+            continue
+        fact[pred.field] = _predicate(pred, subject, values)
+
+
+def _compute_derived(
+    plan: FactPlan, prepared: Prepared, stratum: int, statuses: Mapping[str, EvidenceStatus]
+) -> None:
+    """Compute the derived values of ``stratum`` in dependency order, into env and case fact."""
+    env = prepared.env
+    case_env = env["case"]
+    case_fact = prepared.singletons["case"]
+    for step in plan.derived.get(stratum, ()):
+        item = step.item
+        if not step.conditional:
+            value = step.value(env) if step.value is not None else None
+        else:
+            value = _conditional_value(step, prepared, statuses)
+        if value is None:
+            continue
+        case_env[item.name] = value
+        if step.in_fact:
+            case_fact[item.name] = value if step.fact_field is None else step.fact_field(value)
+    if plan.predicates.get("case"):
+        _predicates(plan, "case", case_fact, case_env, env)
+
+
+def _conditional_value(
+    step: _DerivedPlan, prepared: Prepared, statuses: Mapping[str, EvidenceStatus]
+) -> Any:
+    item = step.item
+    bound = singleton_bindings(prepared)
+    env = prepared.env
+    if step.value is not None:
+        return step.value(env) if holds(item.where, bound) else None
+    values = []
+    count = 0
+    for fact, domain in zip(prepared.evidence, prepared.evidence_env, strict=True):
+        status = statuses.get(str(fact[KEY]))
+        if status is not None:
+            fact = {**fact, "admitted": status.admitted, "valid": status.valid}
+        bound["evidence"] = fact
+        if not holds(item.where, bound):
+            continue
+        count += 1
+        if step.of is not None:
+            value = step.of({**env, "evidence": domain})
+            if value is not None:
+                values.append(value)
+    if item.aggregate == "count":
+        return count
+    if not values:
+        return None
+    return max(values) if item.aggregate == "latest" else min(values)
+
+
+def round_facts(
+    plan: FactPlan,
+    prepared: Prepared,
+    stratum: int,
+    statuses: Mapping[str, EvidenceStatus],
+    issues: tuple[IssueResult, ...] | None,
+) -> list[Fact]:
+    """The facts of round ``stratum`` that its rules can read: singletons, evidence with the
+    statuses known by then, issues."""
+    if stratum > 0 and stratum in plan.derived:
+        _compute_derived(plan, prepared, stratum, statuses)
+    types = plan.types_in_round.get(stratum, frozenset())
+    facts: list[Fact] = [fact for name, fact in prepared.singletons.items() if name in types]
+    if "evidence" in types:
+        status_at = plan.status_at
+        for item, fact in zip(prepared.case.evidence, prepared.evidence, strict=True):
+            admitted_at, valid_at = status_at.get(item.kind, status_at["*"])
+            status = statuses.get(item.id)
+            if status is None or (stratum < admitted_at and stratum < valid_at):
+                facts.append(fact)
+                continue
+            fact = dict(fact)
+            if stratum >= admitted_at:
+                fact["admitted"] = status.admitted
+            if stratum >= valid_at:
+                fact["valid"] = status.valid
+            facts.append(fact)
+    if issues is not None and "issue" in types:
+        to_fact = _CONVERTERS["number"]
+        for result in issues:
+            facts.append({
+                TYPE: "issue", KEY: f"issue:{result.issue}", "name": result.issue,
+                "status": result.status, "burden": result.burden,
+                "score": to_fact(result.score),
+            })  # fmt: skip
+    return facts
 
 
 def _evidence_domain(
-    program: Program, item: Evidence, warnings: list[tuple[str, str]]
+    program: Program, item: Evidence, warnings: list[tuple[str, str]], wanted: frozenset[str]
 ) -> dict[str, Any]:
     file_types = tuple(PurePosixPath(f.name).suffix.lower().lstrip(".") for f in item.files)
     digests = sorted({f.sha256 for f in item.files if f.sha256})
     domain: dict[str, Any] = {
         "id": item.id, "party": item.party, "kind": item.kind, "submitted_at": item.submitted_at,
         "file_count": len(item.files), "file_types": file_types,
-        "fingerprint": _fingerprint(item),
     }  # fmt: skip
-    if digests and len(digests) == len(item.files):
+    if "fingerprint" in wanted:
+        domain["fingerprint"] = _fingerprint(item)
+    if "files_digest" in wanted and digests and len(digests) == len(item.files):
         domain["files_digest"] = hashlib.sha256("\n".join(digests).encode()).hexdigest()[:32]
     kind = program.kind(item.kind)
     if kind is None:
@@ -249,27 +489,6 @@ def _typed(raw: Any, type_: Type) -> Any:
     return None
 
 
-def _predicates(
-    program: Program,
-    fact_type: str,
-    fact: Fact,
-    domain: Mapping[str, Any],
-    env: Mapping[str, Mapping[str, Any]],
-) -> None:
-    for pred in program.predicates:
-        if pred.alias_type != fact_type:
-            continue
-        subject_ref = pred.args[0].value
-        assert isinstance(subject_ref, FieldRef)
-        subject = domain.get(subject_ref.field)
-        if subject is None:
-            continue
-        args = [evaluate(arg, env) for arg in pred.args[1:]]
-        if any(a is None for a in args):
-            continue
-        fact[pred.field] = _predicate(pred, subject, args)
-
-
 def _predicate(pred: Predicate, subject: Any, args: list[Any]) -> bool:
     name = pred.function
     if name == "all_in":
@@ -285,90 +504,3 @@ def _predicate(pred: Predicate, subject: Any, args: list[Any]) -> bool:
     if name == "all_have":
         return all(isinstance(r, Mapping) and r.get(args[0]) not in (None, "") for r in subject)
     raise AssertionError(name)
-
-
-def _compute_derived(
-    program: Program, prepared: Prepared, stratum: int, statuses: Mapping[str, EvidenceStatus]
-) -> None:
-    """Compute the derived values of ``stratum`` (in dependency order), then the case fact."""
-    for item in program.derived:
-        if item.stratum != stratum or item.name in prepared.derived_done:
-            continue
-        value = _derived_value(program, item, prepared, statuses)
-        prepared.derived_done.add(item.name)
-        if value is not None:
-            prepared.env["case"][item.name] = value
-    prepared.singletons["case"] = _case_fact(program, prepared)
-
-
-def singleton_bindings(prepared: Prepared) -> dict[str, Fact]:
-    """The singleton facts by name; a fact the case lacks (no appeal) is bound empty, so that
-    conditions such as ``missing(appeal.filed_at)`` can be asked of every case."""
-    bound: dict[str, Fact] = {name: {TYPE: name, KEY: name} for name in SINGLETONS}
-    bound.update(prepared.singletons)
-    return bound
-
-
-def _derived_value(
-    program: Program, item: Derived, prepared: Prepared, statuses: Mapping[str, EvidenceStatus]
-) -> Any:
-    env = prepared.env
-    bound = singleton_bindings(prepared)
-    bound["case"] = _case_fact(program, prepared)
-    if item.expr is not None:
-        if not any(all(atom_holds(a, bound) for a in atoms) for atoms in item.where):
-            return None
-        return evaluate(item.expr, env)
-    values = []
-    count = 0
-    for fact, domain in zip(prepared.evidence, prepared.evidence_env, strict=True):
-        status = statuses.get(str(fact[KEY]))
-        if status is not None:
-            fact = {**fact, "admitted": status.admitted, "valid": status.valid}
-        bound["evidence"] = fact
-        if not any(all(atom_holds(a, bound) for a in atoms) for atoms in item.where):
-            continue
-        count += 1
-        if item.of is not None:
-            value = evaluate(item.of, {**env, "evidence": domain})
-            if value is not None:
-                values.append(value)
-    if item.aggregate == "count":
-        return count
-    if not values:
-        return None
-    return max(values) if item.aggregate == "latest" else min(values)
-
-
-def round_facts(
-    program: Program,
-    prepared: Prepared,
-    stratum: int,
-    statuses: Mapping[str, EvidenceStatus],
-    issues: tuple[IssueResult, ...] | None,
-) -> list[Fact]:
-    """The facts of round ``stratum``: singletons, evidence with known statuses, issues."""
-    if stratum > 0 and any(d.stratum == stratum for d in program.derived):
-        _compute_derived(program, prepared, stratum, statuses)
-    facts: list[Fact] = list(prepared.singletons.values())
-    status_at = {kind: (a, v) for kind, a, v in program.status_strata}
-    for item, fact in zip(prepared.case.evidence, prepared.evidence, strict=True):
-        admitted_at, valid_at = status_at.get(item.kind, status_at["*"])
-        status = statuses.get(item.id)
-        if status is None or (stratum < admitted_at and stratum < valid_at):
-            facts.append(fact)
-            continue
-        fact = dict(fact)
-        if stratum >= admitted_at:
-            fact["admitted"] = status.admitted
-        if stratum >= valid_at:
-            fact["valid"] = status.valid
-        facts.append(fact)
-    if issues is not None and stratum >= program.issue_stratum:
-        for result in issues:
-            facts.append({
-                TYPE: "issue", KEY: f"issue:{result.issue}", "name": result.issue,
-                "status": result.status, "burden": result.burden,
-                "score": to_fact_value(result.score, ISSUE_FIELDS["score"]),
-            })  # fmt: skip
-    return facts

@@ -15,7 +15,7 @@ from typing import Any, Literal, Protocol
 from engine.compile.reference import ReferenceEvaluator
 from engine.decide import Decider
 from engine.errors import CaseFileError, Problem
-from engine.facts import EvidenceStatus, IssueResult, Prepared, prepare, round_facts
+from engine.facts import EvidenceStatus, FactPlan, IssueResult, Prepared, prepare, round_facts
 from engine.firing import Firing
 from engine.model import Case, SourceLoc
 from engine.rules.program import Program
@@ -66,7 +66,8 @@ class Scorer:
             raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
         self.program = program
         self.engine = engine
-        self.decider = Decider(program)
+        self.plan = FactPlan(program)
+        self.decider = Decider(self.plan)
         if engine == "durable":
             from engine.runtime import DurableEvaluator
 
@@ -97,7 +98,8 @@ class Scorer:
     def score(self, case: Case) -> Scored:
         self.check(case)
         program = self.program
-        prepared = prepare(program, case)
+        plan = self.plan
+        prepared = prepare(plan, case)
         firings: set[Firing] = set()
         statuses: dict[str, EvidenceStatus] = {}
         issues: tuple[IssueResult, ...] | None = None
@@ -108,8 +110,8 @@ class Scorer:
                     statuses = self.decider.statuses(prepared, firings)
                 if issues is None and stratum >= program.issue_stratum:
                     issues = self.decider.issues(prepared, firings, statuses)
-                facts = round_facts(program, prepared, stratum, statuses, issues)
-                fired = session.run(stratum, facts)
+                facts = round_facts(plan, prepared, stratum, statuses, issues)
+                fired = session.run(stratum, facts) if facts else set()
                 firings |= fired
                 rounds.append(Round(stratum=stratum, facts=tuple(facts), firings=frozenset(fired)))
         statuses = self.decider.statuses(prepared, firings)

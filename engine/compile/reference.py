@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from engine.firing import Firing
-from engine.rules.program import KEY, TYPE, Alias, Atom, FieldRef, Program, Rule
+from engine.rules.program import KEY, TYPE, Atom, FieldRef, Program
 
 __all__ = ["ReferenceEvaluator", "atom_holds"]
 
@@ -48,12 +48,34 @@ def atom_holds(atom: Atom, bound: Mapping[str, Fact]) -> bool:
     return _OPS[op](left, right)
 
 
-def _candidates(alias: Alias, by_type: Mapping[str, list[Fact]]) -> list[Fact]:
-    facts = by_type.get(alias.fact_type, [])
-    if alias.kind is None:
-        return facts
-    field = "name" if alias.fact_type == "issue" else "kind"
-    return [f for f in facts if f.get(field) == alias.kind]
+def compile_atom(atom: Atom) -> Callable[[Mapping[str, Fact]], bool]:
+    """``atom_holds`` for one atom, as a closure (the reference evaluator's hot path)."""
+    alias, name = atom.left.alias, atom.left.fact_field
+    op = atom.op
+    if op == "present":
+        return lambda b: b[alias].get(name) is not None
+    if op == "missing":
+        return lambda b: b[alias].get(name) is None
+    if op == "in":
+        options = atom.options
+        return lambda b: (v := b[alias].get(name)) is not None and v in options
+    compare = _OPS[op]
+    right = atom.right
+    if isinstance(right, FieldRef):
+        other, other_name = right.alias, right.fact_field
+        return lambda b: (
+            (v := b[alias].get(name)) is not None
+            and (w := b[other].get(other_name)) is not None
+            and compare(v, w)
+        )
+    constant = right.value if right is not None else None
+    if constant is None:
+        return lambda b: False
+    return lambda b: (v := b[alias].get(name)) is not None and compare(v, constant)
+
+
+_Check = Callable[[Mapping[str, Fact]], bool]
+_Step = tuple[str, str, str | None, tuple[_Check, ...]]  # alias, fact type, kind, checks
 
 
 class ReferenceEvaluator:
@@ -63,53 +85,92 @@ class ReferenceEvaluator:
 
     def __init__(self, program: Program) -> None:
         self.program = program
-        self._plans: dict[int, list[tuple[Rule, list[list[list[Atom]]]]]] = {}
+        # per round, the alternatives indexed by the most selective group of facts they need
+        # (an evidence kind or an issue when they name one): a case only pays for the rules
+        # whose facts it has
+        self._plans: dict[int, dict[tuple[str, str | None], list[tuple[str, tuple[_Step, ...]]]]]
+        self._plans = {}
         for rule in program.rules:
-            plans = []
+            order = [a.name for a in rule.aliases]
             for atoms in rule.alternatives:
-                # atoms grouped by the position of the last alias they need
-                order = [a.name for a in rule.aliases]
-                per_step: list[list[Atom]] = [[] for _ in order]
+                # each atom is checked as soon as the last alias it needs is bound
+                per_step: list[list[_Check]] = [[] for _ in order]
                 for atom in atoms:
                     last = max(order.index(name) for name in atom.aliases())
-                    per_step[last].append(atom)
-                plans.append(per_step)
-            self._plans.setdefault(rule.stratum, []).append((rule, plans))
+                    per_step[last].append(compile_atom(atom))
+                steps = tuple(
+                    (alias.name, alias.fact_type, alias.kind, tuple(checks))
+                    for alias, checks in zip(rule.aliases, per_step, strict=True)
+                )
+                keyed = [(a.fact_type, a.kind) for a in rule.aliases if a.kind is not None]
+                anchor = keyed[0] if keyed else (rule.aliases[-1].fact_type, None)
+                index = self._plans.setdefault(rule.stratum, {})
+                index.setdefault(anchor, []).append((rule.id, steps))
 
     def run(self, stratum: int, facts: Iterable[Fact]) -> set[Firing]:
-        by_type: dict[str, list[Fact]] = {}
+        groups: dict[tuple[str, str | None], list[Fact]] = {}
         for fact in facts:
-            by_type.setdefault(fact[TYPE], []).append(fact)
+            fact_type = fact[TYPE]
+            groups.setdefault((fact_type, None), []).append(fact)
+            sub = fact.get("name") if fact_type == "issue" else fact.get("kind")
+            if sub is not None:
+                groups.setdefault((fact_type, sub), []).append(fact)
         fired: set[Firing] = set()
-        for rule, plans in self._plans.get(stratum, []):
-            candidates = [_candidates(alias, by_type) for alias in rule.aliases]
-            if any(not c for c in candidates):
-                continue
-            names = [alias.name for alias in rule.aliases]
-            for per_step in plans:
-                for bound in _matches(names, candidates, per_step):
-                    fired.add(Firing(rule.id, tuple((n, bound[n][KEY]) for n in names)))
+        index = self._plans.get(stratum, {})
+        for key in groups:
+            for rule_id, steps in index.get(key, ()):
+                _match(rule_id, steps, groups, fired)
         return fired
 
 
-def _matches(
-    names: list[str], candidates: list[list[Fact]], per_step: list[list[Atom]]
-) -> Iterable[dict[str, Fact]]:
+def _match(
+    rule_id: str,
+    steps: tuple[_Step, ...],
+    groups: Mapping[tuple[str, str | None], list[Fact]],
+    fired: set[Firing],
+) -> None:
+    candidates = []
+    for _, fact_type, kind, _ in steps:
+        found = groups.get((fact_type, kind))
+        if not found:
+            return
+        candidates.append(found)
+    if len(steps) == 1:
+        name, _, _, checks = steps[0]
+        for fact in candidates[0]:
+            single = {name: fact}
+            if all(check(single) for check in checks):
+                fired.add(Firing(rule_id, ((name, fact[KEY]),)))
+        return
+    if len(steps) == 2:  # the common shape (a singleton and an item, or two items): no recursion
+        (name0, _, _, checks0), (name1, _, _, checks1) = steps
+        for first in candidates[0]:
+            pair = {name0: first}
+            if not all(check(pair) for check in checks0):
+                continue
+            for second in candidates[1]:
+                if second is first:  # durable_rules never binds one fact twice in a match
+                    continue
+                pair[name1] = second
+                if all(check(pair) for check in checks1):
+                    fired.add(Firing(rule_id, ((name0, first[KEY]), (name1, second[KEY]))))
+        return
     bound: dict[str, Fact] = {}
     used: list[int] = []
 
-    def step(i: int) -> Iterable[dict[str, Fact]]:
-        if i == len(names):
-            yield dict(bound)
+    def step(i: int) -> None:
+        if i == len(steps):
+            fired.add(Firing(rule_id, tuple((s[0], bound[s[0]][KEY]) for s in steps)))
             return
+        name, _, _, checks = steps[i]
         for fact in candidates[i]:
-            if id(fact) in used:
+            if id(fact) in used:  # durable_rules never binds one fact twice in a match
                 continue
-            bound[names[i]] = fact
-            if all(atom_holds(atom, bound) for atom in per_step[i]):
+            bound[name] = fact
+            if all(check(bound) for check in checks):
                 used.append(id(fact))
-                yield from step(i + 1)
+                step(i + 1)
                 used.pop()
-            del bound[names[i]]
+        bound.pop(name, None)
 
-    yield from step(0)
+    step(0)
