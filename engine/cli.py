@@ -154,11 +154,22 @@ def validate(rules: str) -> None:
 @rules_option
 @click.option("--dump", is_flag=True, required=True, help="Print what every rule became.")
 @click.option("--rule", "only", multiple=True, help="Only these rule ids.")
-def compile_(rules: str, dump: bool, only: tuple[str, ...]) -> None:
+@click.option(
+    "--python",
+    "python",
+    is_flag=True,
+    help="Print the Python the reference evaluator runs, round by round, instead.",
+)
+def compile_(rules: str, dump: bool, only: tuple[str, ...], python: bool) -> None:
     """Show what each rule became: its rounds, alternatives and the durable_rules patterns."""
     from engine.compile.durable import durable_name, rule_conditions
+    from engine.compile.reference import python_source
 
     program = _load_program(rules)
+    if python:
+        for stratum in range(program.strata):
+            click.echo(python_source(program, stratum))
+        return
     unknown = [rid for rid in only if program.rule(rid) is None]
     if unknown:
         click.echo(f"unknown rule id(s): {', '.join(unknown)}", err=True)

@@ -98,6 +98,9 @@ def test_validate_and_compile_dump() -> None:
     assert code == 0
     assert "reference #0: evidence.copy_no == 1" in out
     assert '{"kind": "signed_receipt"}' in out and '{"copy_no": 1}' in out
+    code, out, _ = run("rules", "compile", "--dump", "--python")
+    assert code == 0 and out.startswith("def round_0(groups, fired):")
+    assert "for x0 in groups.get(('evidence', 'signed_receipt'), ()):" in out
 
 
 def _commands(group=main, prefix=()):  # type: ignore[no-untyped-def]
