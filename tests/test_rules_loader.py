@@ -93,7 +93,7 @@ CASES = {
             '        value: 72h\n        source: "seed 004',
             '        value: 72 hours\n        source: "seed 004',
         ),
-        "rules/parameters.yaml:22:16: value of 'seller_response_time' must be a duration\n"
+        "rules/parameters.yaml:27:16: value of 'seller_response_time' must be a duration\n"
         "    value: 72 hours\n"
         "           ^ durations are written like 72h or 3d",
     ),

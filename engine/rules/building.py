@@ -6,6 +6,8 @@ checked against; ``Declarations`` and ``Rulebook`` add the sections on top of it
 
 from __future__ import annotations
 
+from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 
 from engine.model import SourceLoc
@@ -32,6 +34,7 @@ from engine.rules.schema import (
     ISSUE_FIELDS,
     ORDER_FIELDS,
     SINGLETONS,
+    TYPES,
 )
 from engine.yamlsource import LMap
 
@@ -101,6 +104,13 @@ class BuilderBase:
         except ExprError as exc:
             self.ctx.expr_error(loc, str(text), exc)
             return None
+        if (
+            want
+            and expr.op == "const"
+            and expr.type.name in ("integer", "number")
+            and (target := next((w for w in want if w in ("money", "number")), None))
+        ):  # a plain number written where an amount or a weight is expected: 0, 0.9
+            return replace(expr, type=TYPES[target], value=Decimal(str(expr.value)))
         if want and expr.type.name not in want:
             self.ctx.error(loc, f"expected a {' or '.join(want)} here, this is {expr.type}")
             return None
