@@ -150,6 +150,40 @@ def validate(rules: str) -> None:
     )
 
 
+@rules.command()
+@rules_option
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@click.option("--engine", type=click.Choice(ENGINES), default="reference", show_default=True)
+def coverage(rules: str, paths: tuple[str, ...], engine: str) -> None:
+    """List the rules no case fires (and validity requirements no case fails); exit 1 if any.
+
+    PATHS default to the casefiles/ folder beside the rules.
+    """
+    from engine.coverage import rule_coverage
+
+    program = _load_program(rules)
+    scorer = Scorer(program, engine)  # type: ignore[arg-type]
+    if not paths:
+        paths = (str(Path(rules).resolve().parent / "casefiles"),)
+    cases = []
+    for item in load_cases(paths):
+        if isinstance(item, CaseFileError):
+            click.echo(str(item), err=True)
+            raise SystemExit(2)
+        cases.append(item)
+    result = rule_coverage(scorer, cases)
+    covered = len(program.rules) - len(result.unfired)
+    click.echo(f"{covered}/{len(program.rules)} rules fired by {result.cases} cases")
+    for rule_id in result.unfired:
+        rule = program.rule(rule_id)
+        click.echo(f"  not fired: {rule_id}  [{rule.loc if rule else ''}]")
+    for req in result.unmet_requirements:
+        requirement = program.requirement(req)
+        click.echo(f"  never failed: requirement {req}  [{requirement.loc if requirement else ''}]")
+    if result.unfired or result.unmet_requirements:
+        raise SystemExit(1)
+
+
 @rules.command(name="compile")
 @rules_option
 @click.option("--dump", is_flag=True, required=True, help="Print what every rule became.")

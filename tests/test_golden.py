@@ -50,6 +50,9 @@ def _differences(path: Path, ruling, expected: dict) -> list[str]:
         out.append(
             f"warnings: got {[w.en for w in ruling.warnings]}, expected {expected['warnings']}"
         )
+    for key in ("return_required", "return_shipping_paid_by", "appeal"):
+        if key in expected and getattr(ruling, key) != expected[key]:
+            out.append(f"{key}: got {getattr(ruling, key)}, expected {expected[key]}")
     if "next_step_party" in expected:
         party = ruling.next_step.party if ruling.next_step else None
         if party != expected["next_step_party"]:

@@ -19,6 +19,16 @@ CST = timezone(timedelta(hours=8))
 BASE = datetime(2024, 3, 1, 10, 0, tzinfo=CST)
 COURIERS = ["中通快递", "顺丰速运", "圆通速递"]
 NAMES = ["张伟", "張偉", "张 伟", "张玮", "李娜", "王芳", "ＺＨＡＮＧ　ＷＥＩ"]
+DISPUTE_TYPES = [
+    "not_received",
+    "late_shipment",
+    "return_not_received",
+    "quality",
+    "counterfeit",
+    "not_as_described",
+    "wrong_item",
+    "damaged_or_missing",
+]
 
 
 def _at(hours: float) -> str:
@@ -67,11 +77,16 @@ def cases(draw: Any) -> dict[str, Any]:
     evidence = []
     for n in range(draw(st.integers(0, 5))):
         kind = draw(st.sampled_from(kinds))
-        files = draw(st.lists(st.sampled_from(["a.jpg", "b.PDF", "c.gif", "d.png"]), max_size=2))
+        files = [
+            {"name": name, "sha256": draw(st.sampled_from([None, "a" * 64, "b" * 64]))}
+            for name in draw(
+                st.lists(st.sampled_from(["a.jpg", "b.PDF", "c.gif", "d.png"]), max_size=2)
+            )
+        ]
         evidence.append({
             "id": f"E{n + 1}", "party": draw(st.sampled_from(["buyer", "seller", "platform"])),
             "kind": kind, "submitted_at": _at(draw(hours)),
-            "attributes": _attrs(kind, draw), "files": [{"name": f} for f in files],
+            "attributes": _attrs(kind, draw), "files": files,
         })  # fmt: skip
     shipped = draw(maybe_hours)
     item_amount = draw(st.sampled_from([0, 9.9, 60, 123.3, 459, 2000, 99999.99]))
@@ -93,7 +108,7 @@ def cases(draw: Any) -> dict[str, Any]:
             "receipt_confirmed_at": None if draw(st.booleans()) else _at(draw(hours) - 400),
         },  # fmt: skip
         "dispute": {
-            "type": draw(st.sampled_from(["not_received", "late_shipment"])),
+            "type": draw(st.sampled_from(DISPUTE_TYPES)),
             "service": draw(st.sampled_from(["refund_only", "return_and_refund", "exchange"])),
             "claimed_amount": draw(st.sampled_from([1, 50, 459, 600])),
             "refund_requested_at": _at(-80),
@@ -103,6 +118,14 @@ def cases(draw: Any) -> dict[str, Any]:
             "cancelled_at": None if draw(st.integers(0, 4)) else _at(draw(hours)),
             "review_started_at": None if draw(st.booleans()) else _at(draw(hours)),
             "prior_interventions": draw(st.sampled_from([0, 0, 0, 1])),
+            "appeal": None
+            if draw(st.integers(0, 3))
+            else {
+                "party": draw(st.sampled_from(["buyer", "seller"])),
+                "filed_at": _at(draw(hours) + 100),
+                "ruling": draw(st.sampled_from(["refund", "pay_seller"])),
+                "ruled_at": _at(draw(hours)),
+            },
         },  # fmt: skip
         "evidence": evidence,
     }
