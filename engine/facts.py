@@ -21,7 +21,7 @@ from typing import Any
 from engine.compile.reference import atom_holds
 from engine.model import Case, Evidence
 from engine.names import normalise_name
-from engine.params import Resolved, resolve_parameters
+from engine.params import Resolved, policy_timezone, resolve_parameters
 from engine.rules.expr import parse_duration
 from engine.rules.program import (
     KEY,
@@ -131,6 +131,7 @@ class FactPlan:
         self.program = program
         self._closures: dict[int, Compiled] = {}
         self._params: dict[tuple[str, str], Resolved] = {}
+        self.timezone = policy_timezone(program)
         wanted = {fact_type: fields for fact_type, fields in program.fields}
         tables: dict[str, Mapping[str, Type]] = {
             **_TABLES,
@@ -202,18 +203,12 @@ class FactPlan:
         return None if expr is None else self.compiled(expr)(env)
 
     def parameters(self, platform: str, when: datetime) -> Resolved:
-        key = (platform, when.astimezone(self._tz()).date().isoformat())
+        """The parameters in force for a case (cached by platform and day)."""
+        key = (platform, when.astimezone(self.timezone).date().isoformat())
         found = self._params.get(key)
         if found is None:
             found = self._params[key] = resolve_parameters(self.program, platform, when)
         return found
-
-    def _tz(self) -> Any:
-        from engine.params import policy_timezone
-
-        tz = policy_timezone(self.program)
-        self._tz = lambda: tz  # type: ignore[method-assign]
-        return tz
 
 
 def _fact(fact_type: str, key: str, domain: Mapping[str, Any], fields: tuple[Field, ...]) -> Fact:
