@@ -21,7 +21,17 @@ import yaml
 from yaml.nodes import MappingNode, Node, SequenceNode
 
 from engine.errors import CaseFileError, Problem
-from engine.model import Appeal, Case, Decision, Dispute, Evidence, EvidenceFile, Order, SourceLoc
+from engine.model import (
+    Appeal,
+    Case,
+    Decision,
+    Dispute,
+    Evidence,
+    EvidenceFile,
+    Order,
+    Record,
+    SourceLoc,
+)
 
 __all__ = ["case_from_data", "iter_jsonl", "load_case", "load_cases", "parse_case"]
 
@@ -473,7 +483,7 @@ def _json_value(chk: _Checker, value: object, path: FieldPath, depth: int) -> An
     elif isinstance(value, list | tuple):
         return tuple(_json_value(chk, item, path + (i,), depth + 1) for i, item in enumerate(value))
     elif isinstance(value, dict):
-        return _attributes(chk, value, path, depth)  # a nested mapping: a tuple of pairs as well
+        return Record(_attributes(chk, value, path, depth))  # a nested mapping
     else:
         chk.report(
             path,

@@ -19,7 +19,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from engine.compile.reference import atom_holds
-from engine.model import Case, Evidence
+from engine.model import Case, Evidence, Record
 from engine.names import normalise_name
 from engine.params import Resolved, policy_timezone, resolve_parameters
 from engine.rules.expr import parse_duration
@@ -497,5 +497,7 @@ def _predicate(pred: Predicate, subject: Any, args: list[Any]) -> bool:
     if name == "contains_any":
         return any(str(word) in subject for word in args[0])
     if name == "all_have":
-        return all(isinstance(r, Mapping) and r.get(args[0]) not in (None, "") for r in subject)
+        return all(
+            isinstance(r, Mapping | Record) and r.get(args[0]) not in (None, "") for r in subject
+        )
     raise AssertionError(name)

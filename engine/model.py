@@ -20,8 +20,22 @@ __all__ = [
     "Evidence",
     "EvidenceFile",
     "Order",
+    "Record",
     "SourceLoc",
 ]
+
+
+class Record(tuple[tuple[str, Any], ...]):
+    """A mapping inside an evidence item's attributes (a chat message), kept hashable: its
+    (key, value) pairs in the file's order. Told apart from a list of pairs by its type."""
+
+    __slots__ = ()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        for name, value in self:
+            if name == key:
+                return value
+        return default
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
