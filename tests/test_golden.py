@@ -50,6 +50,8 @@ def _differences(path: Path, ruling, expected: dict) -> list[str]:
         out.append(
             f"warnings: got {[w.en for w in ruling.warnings]}, expected {expected['warnings']}"
         )
+    if "decided_by" in expected and ruling.decided_by != expected["decided_by"]:
+        out.append(f"decided by rule {ruling.decided_by}, expected {expected['decided_by']}")
     for key in ("return_required", "return_shipping_paid_by", "appeal"):
         if key in expected and getattr(ruling, key) != expected[key]:
             out.append(f"{key}: got {getattr(ruling, key)}, expected {expected[key]}")
@@ -64,7 +66,14 @@ def _differences(path: Path, ruling, expected: dict) -> list[str]:
 
 
 def test_there_are_golden_cases() -> None:
-    assert len(CASES) >= 30
+    assert len(CASES) >= 80
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_each_case_says_what_it_tests_and_cites_the_deciding_rule(path: Path) -> None:
+    first = path.read_text(encoding="utf-8").splitlines()[0]
+    assert first.startswith("# tests:"), f"{path.name} does not start with '# tests: ...'"
+    assert "decided_by" in _expected(path), f"{path.name}: the expectation cites no rule"
 
 
 @pytest.mark.parametrize("engine", ["reference", "durable"])
