@@ -156,9 +156,11 @@ class Decider:
         ruling = effect.ruling or ""
         refund_expr, compensation_expr = effect.refund, effect.compensation
         return_required = effect.return_required
-        for _, sub in self._effects(firings, "substitute"):
+        substituted_by = ""
+        for firing, sub in self._effects(firings, "substitute"):
             if ruling in dict(sub.substitutes):
                 ruling = dict(sub.substitutes)[ruling]
+                substituted_by = firing.rule_id
                 refund_expr = sub.refund or refund_expr
                 compensation_expr = sub.compensation or compensation_expr
                 if sub.overrides_return:
@@ -233,6 +235,7 @@ class Decider:
             warnings=tuple(warnings),
             appeal=appeal,
             decided_by=outcome_rule.id,
+            substituted_by=substituted_by,
         )
 
     def _outcome(self, case_id: str, firings: list[Firing]) -> tuple[Rule, Effect]:

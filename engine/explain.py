@@ -56,7 +56,15 @@ def render_summary(
     """A few lines on one ruling, for a terminal."""
     rule = program.rule(ruling.decided_by)
     reason = {"zh": rule.reason.zh, "en": rule.reason.en} if rule else {"zh": "", "en": ""}
-    return _render("summary.txt.j2", folder, r=ruling.as_dict(), reason=reason, lang=lang)
+    substitute = program.rule(ruling.substituted_by)
+    adjusted = (
+        {"rule": substitute.id, "zh": substitute.reason.zh, "en": substitute.reason.en}
+        if substitute
+        else None
+    )
+    return _render(
+        "summary.txt.j2", folder, r=ruling.as_dict(), reason=reason, adjusted=adjusted, lang=lang
+    )
 
 
 def render_trace(trace: dict[str, Any], lang: str = "zh", folder: Path | None = None) -> str:

@@ -116,6 +116,7 @@ class Ruling:
     warnings: tuple[Reason, ...]
     appeal: str | None = None  # "changed" | "confirmed" for an accepted appeal
     decided_by: str = ""  # the outcome rule that decided (its reason_code may differ); not in JSON
+    substituted_by: str = ""  # the rule that replaced the decided ruling (exchange); not in JSON
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import golden_cases
+
 from engine import Program, Scorer
 from engine.casefile import load_case
 from engine.explain import render_summary, render_trace

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from conftest import CASEFILES, ROOT
+
 from engine import Program, Scorer
 from engine.casefile import load_case
 
