@@ -81,10 +81,34 @@ def load_located(text: str, path: str) -> Any:
     if node is None:
         return None
     problems: list[Problem] = []
+    seen: set[int] = set()
+    if _has_alias(node, seen, path, problems):
+        raise YamlError(problems)
     value = _convert(node, path, loader, problems)
     if problems:
         raise YamlError(problems)
     return value
+
+
+def _has_alias(node: yaml.Node, seen: set[int], path: str, problems: list[Problem]) -> bool:
+    """Rule files may not use anchors and aliases (&a / *a): a node met twice is an alias, and
+    expanding aliases is how a small file becomes a huge one ("billion laughs")."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            problems.append(
+                Problem(_loc(path, current), "YAML anchors and aliases (&name, *name) are not "
+                        "allowed in rule files", hint="write the value out in full")
+            )
+            return True
+        seen.add(id(current))
+        if isinstance(current, yaml.MappingNode):
+            for key, value in current.value:
+                stack.extend((key, value))
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+    return False
 
 
 def _convert(node: yaml.Node, path: str, loader: SafeLoader, problems: list[Problem]) -> Any:
