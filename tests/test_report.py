@@ -143,7 +143,8 @@ def test_the_ruling_comes_first_in_one_sentence(
 ) -> None:
     text = _report(program, scorers["reference"], OUTCOMES["refund"], "arbitrator", "en", "md")
     ruling = text.index("## Recommended ruling")
-    assert text.index("We recommend refunding 129.00 CNY to the buyer, who keeps the goods.") > ruling
+    headline = "We recommend refunding 129.00 CNY to the buyer, who keeps the goods."
+    assert text.index(headline) > ruling
     assert "Score 0; confidence: medium (one attribute of one item would change it)" in text
     assert text.index("## Procedural facts") > text.index("Score 0")
     assert "An appeal may be filed until 2024-03-16 09:00; it must bring new evidence." in text
@@ -215,7 +216,7 @@ def test_case_file_text_stays_text(program: Program, scorers: dict[str, Scorer])
             md = _report(program, scorers["reference"], path, audience, lang, "md")
             assert not re.search(r"(?<!\\)<", md) and "\u202e" not in md  # every < escaped
             assert "\\<script\\>alert('x')\\</script\\>" in md
-            assert "耳机 \\<b\\>限量\\</b\\> \\| \"特价\" & 包邮" in md
+            assert '耳机 \\<b\\>限量\\</b\\> \\| "特价" & 包邮' in md
 
 
 def test_unknown_audience_and_format_are_refused(
@@ -224,7 +225,8 @@ def test_unknown_audience_and_format_are_refused(
     scored = scorers["reference"].score(load_case(OUTCOMES["refund"]))
     with pytest.raises(ValueError, match=r"^audience must be one of \('arbitrator', 'buyer', "):
         report_context(program, scored, None, "judge")
-    with pytest.raises(ValueError, match=r"^report format must be one of \['html', 'md'\], not 'pdf'$"):
+    refused = r"^report format must be one of \['html', 'md'\], not 'pdf'$"
+    with pytest.raises(ValueError, match=refused):
         render_report(report_context(program, scored, None), "pdf")
 
 
@@ -247,7 +249,7 @@ def test_cli_writes_a_report_in_the_language_and_for_the_audience(tmp_path: Path
     assert "For the buyer:" in text and "receipt-courier" not in text
     html = tmp_path / "case.html"
     assert _cli("score", str(OUTCOMES["refund"]), "--report", str(html))[0] == 0
-    assert "<html lang=\"zh-CN\">" in html.read_text(encoding="utf-8")
+    assert '<html lang="zh-CN">' in html.read_text(encoding="utf-8")
 
 
 def test_cli_writes_one_report_per_case_into_a_folder_or_pattern(tmp_path: Path) -> None:

@@ -51,7 +51,8 @@ def test_an_admitted_invalid_item_reports_the_requirement_it_failed_and_its_fix(
     assert (item.evidence, item.failed) == ("E2", ("receipt-courier",))
     (fix,) = item.fixes
     assert fix.possible and fix.valid
-    assert [(c.attribute, c.old, c.new) for c in fix.changes] == [("issuer", "圆通速递", "韵达快递")]
+    changes = [(c.attribute, c.old, c.new) for c in fix.changes]
+    assert changes == [("issuer", "圆通速递", "韵达快递")]
     assert fix.outcome is not None and fix.outcome.ruling == "pay_seller"
 
 
