@@ -17,13 +17,15 @@ import click
 
 from engine.casefile import load_cases
 from engine.errors import AdjudicationError, CaseFileError, EngineError, RuleFileError
-from engine.explain import render_summary, render_trace
+from engine.explain import render_report, render_summary, render_trace
 from engine.model import Case
+from engine.report import AUDIENCES, report_context
 from engine.rules.loader import load_rules
 from engine.rules.program import Program
 from engine.ruling import ruling_json
 from engine.scoring import ENGINES, Scorer
 from engine.trace import trace_of
+from engine.whatif import what_would_change
 
 __all__ = ["main"]
 
@@ -91,14 +93,38 @@ def _error_object(source: str, case_id: str | None, exc: AdjudicationError) -> d
     type=click.Choice(["zh", "en"]),
     default="zh",
     show_default=True,
-    help="Language of the summary and trace.",
+    help="Language of the summary, the trace and the report.",
+)
+@click.option(
+    "--report",
+    "report",
+    metavar="PATH",
+    default=None,
+    help="Also write an explanation report: PATH.html or PATH.md for one case; for several, "
+    "a folder (out/: one out/<case_id>.html each) or a pattern (out/{case_id}.md).",
+)
+@click.option(
+    "--audience",
+    type=click.Choice(AUDIENCES),
+    default="arbitrator",
+    show_default=True,
+    help="Who the report is for: the arbitrator sees everything (scores, rule ids, trace); "
+    "a party sees what it needs to understand the outcome and appeal.",
 )
 def score(
-    paths: tuple[str, ...], rules: str, engine: str, fmt: str, trace: bool, lang: str
+    paths: tuple[str, ...],
+    rules: str,
+    engine: str,
+    fmt: str,
+    trace: bool,
+    lang: str,
+    report: str | None,
+    audience: str,
 ) -> None:
     """Score case files (YAML, JSON, JSON Lines, or folders of them)."""
     program = _load_program(rules)
     scorer = Scorer(program, engine)  # type: ignore[arg-type]
+    reports = _ReportTarget(report) if report else None
     failures = 0
     first = True
     for item in load_cases(paths):
@@ -122,9 +148,49 @@ def score(
         first = False
         if trace:
             click.echo(render_trace(trace_of(program, scored), lang), err=fmt == "json")
+        if reports is not None:
+            context = report_context(program, scored, what_would_change(scorer, scored), audience)
+            reports.write(item.case_id, context, lang)
     if failures:
         click.echo(f"{failures} case(s) could not be scored", err=True)
         raise SystemExit(2)
+
+
+class _ReportTarget:
+    """Where ``--report PATH`` writes: one file, a folder (one <case_id>.html per case) or a
+    pattern with {case_id}. The format follows the file's suffix (.html/.htm or .md)."""
+
+    SUFFIXES = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md"}
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+        self.pattern = "{case_id}" in target
+        self.folder = not self.pattern and (target.endswith(("/", os.sep)) or Path(target).is_dir())
+        self.written = 0
+        if not self.folder and Path(target).suffix.lower() not in self.SUFFIXES:
+            raise click.UsageError(
+                f"--report {target}: name a .html or .md file, a folder (out/) or a pattern "
+                "with {case_id} (out/{case_id}.html)"
+            )
+
+    def path(self, case_id: str) -> Path:
+        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in case_id) or "case"
+        if self.folder:
+            return Path(self.target) / f"{safe}.html"
+        return Path(self.target.replace("{case_id}", safe))
+
+    def write(self, case_id: str, context: dict[str, Any], lang: str) -> None:
+        if self.written and not (self.folder or self.pattern):
+            raise click.UsageError(
+                f"--report {self.target} names one file but there are several cases; give a "
+                "folder (out/) or a pattern with {case_id} (out/{case_id}.html)"
+            )
+        path = self.path(case_id)
+        text = render_report(context, self.SUFFIXES[path.suffix.lower()], lang)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        self.written += 1
+        click.echo(f"report: {path}", err=True)
 
 
 def _report_error(fmt: str, source: str, case_id: str | None, exc: AdjudicationError) -> None:

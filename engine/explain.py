@@ -8,6 +8,8 @@ sandboxed (templates are edited by staff) with StrictUndefined; HTML templates a
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -20,9 +22,37 @@ from engine.rules.program import Program
 from engine.ruling import Ruling
 from engine.yamlsource import SafeLoader
 
-__all__ = ["REPORTS_DIR", "render_summary", "render_trace"]
+__all__ = ["REPORT_FORMATS", "REPORTS_DIR", "render_report", "render_summary", "render_trace"]
 
 REPORTS_DIR = Path(__file__).resolve().parent.parent / "reports"
+REPORT_FORMATS = {"md": "report.md.j2", "html": "report.html.j2"}
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
+
+
+def _visible(value: object) -> str:
+    """Text from a case file with its invisible controls made visible: a direction mark
+    (U+202E) or a control character must not reorder or hide what a report shows."""
+    text = "" if value is None else str(value)
+    return "".join(
+        f"<U+{ord(ch):04X}>"
+        if unicodedata.category(ch) in ("Cc", "Cf") and ch not in "\n\t"
+        else ch
+        for ch in text
+    )
+
+
+def _markdown(value: object) -> str:
+    """Case-file text inside Markdown (a table cell): visible controls, no markup, one line."""
+    text = _visible(value).replace("\r", " ").replace("\n", " ").replace("\t", " ")
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def _when(value: object) -> str:
+    """An ISO time as "YYYY-MM-DD HH:MM" (seconds only when there are some)."""
+    text = str(value or "")
+    if len(text) < 19 or text[10] != "T":
+        return text
+    return text[:10] + " " + (text[11:16] if text[17:19] == "00" else text[11:19])
 
 
 @lru_cache(maxsize=4)
@@ -30,10 +60,13 @@ def _environment(folder: str) -> SandboxedEnvironment:
     env = SandboxedEnvironment(
         loader=jinja2.FileSystemLoader(folder),
         undefined=jinja2.StrictUndefined,
-        autoescape=jinja2.select_autoescape(["html", "htm", "xml"]),
+        autoescape=jinja2.select_autoescape(["html", "htm", "xml", "html.j2"]),
         keep_trailing_newline=False,
     )
     env.filters["compact"] = lambda value: json.dumps(value, ensure_ascii=False, sort_keys=True)
+    env.filters["visible"] = _visible
+    env.filters["md"] = _markdown
+    env.filters["when"] = _when
     return env
 
 
@@ -70,3 +103,12 @@ def render_summary(
 def render_trace(trace: dict[str, Any], lang: str = "zh", folder: Path | None = None) -> str:
     """Every round's facts and firings, with the parameters in force."""
     return _render("trace.txt.j2", folder, t=trace, lang=lang)
+
+
+def render_report(
+    context: dict[str, Any], fmt: str = "html", lang: str = "zh", folder: Path | None = None
+) -> str:
+    """An explanation report (``fmt`` "html" or "md") from ``engine.report.report_context``."""
+    if fmt not in REPORT_FORMATS:
+        raise ValueError(f"report format must be one of {sorted(REPORT_FORMATS)}, not {fmt!r}")
+    return _render(REPORT_FORMATS[fmt], folder, r=context, lang=lang) + "\n"
