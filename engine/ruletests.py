@@ -140,9 +140,9 @@ def run_rule_test(test: RuleTest, scorers: Sequence[Scorer]) -> TestResult:
         if differences:
             failed.append((scorer.engine, tuple(differences)))
     merged: dict[tuple[str, ...], list[str]] = {}
-    for engine, differences in failed:
-        merged.setdefault(differences, []).append(engine)
-    failed = [(", ".join(engines), differences) for differences, engines in merged.items()]
+    for engine, found in failed:
+        merged.setdefault(found, []).append(engine)
+    failed = [(", ".join(engines), found) for found, engines in merged.items()]
     if len(set(rulings.values())) > 1:
         failed.append((", ".join(rulings), ("the engines gave different rulings",)))
     return TestResult(test=test, differences=tuple(failed), fired=tuple(fired))
@@ -423,14 +423,15 @@ class _Reader:
                 self.error(expect.value_loc(key), f"{key} is an amount, e.g. 459.00")
         rule_ids = [r.id for r in self.program.rules]
         for key in ("fired", "not_fired"):
-            ids = expect.get(key)
-            if key in expect and not isinstance(ids, LList):
-                self.error(expect.value_loc(key), f"{key}: a list of rule ids")
+            listed = expect.get(key)
+            if not isinstance(listed, LList):
+                if key in expect:
+                    self.error(expect.value_loc(key), f"{key}: a list of rule ids")
                 continue
-            for i, rule_id in enumerate(ids or ()):
+            for i, rule_id in enumerate(listed):
                 if rule_id not in rule_ids:
                     self.error(
-                        ids.item_loc(i),
+                        listed.item_loc(i),
                         f"unknown rule id '{rule_id}'",
                         did_you_mean(str(rule_id), rule_ids),
                     )
@@ -527,7 +528,7 @@ def _merge_evidence(items: list[Any], patch: Mapping[str, Any]) -> LList:
     for i, item in enumerate(items):
         ident = item.get("id") if isinstance(item, Mapping) else None
         loc = items.item_loc(i) if isinstance(items, LList) else out.loc
-        if ident in patch:
+        if isinstance(ident, str) and ident in patch:
             done.add(ident)
             change = patch[ident]
             if change is None:
