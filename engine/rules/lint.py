@@ -534,7 +534,7 @@ def _unusable_kinds(program: Program) -> Iterator[Finding]:
                 counts.add(kind)
         if rule.effects:
             for alias in rule.aliases:
-                if alias.fact_type == "evidence" and alias.name not in targets:
+                if alias.fact_type == "evidence" and alias.name not in targets and alias.kind:
                     counts.add(alias.kind)  # read by a rule about another item
     if None in counts:
         return  # a rule about items of any kind can use every kind
