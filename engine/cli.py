@@ -220,8 +220,16 @@ def validate(rules: str) -> None:
 @rules_option
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 @click.option("--engine", type=click.Choice(ENGINES), default="reference", show_default=True)
-def coverage(rules: str, paths: tuple[str, ...], engine: str) -> None:
-    """List the rules no case fires (and validity requirements no case fails); exit 1 if any.
+@click.option(
+    "--tests",
+    "test_paths",
+    multiple=True,
+    type=click.Path(exists=True),
+    help="Rule test files or folders to count too (default: policy-tests/ beside the rules).",
+)
+def coverage(rules: str, paths: tuple[str, ...], engine: str, test_paths: tuple[str, ...]) -> None:
+    """List the rules no case or rule test fires (and validity requirements no case fails);
+    exit 1 if any.
 
     PATHS default to the casefiles/ folder beside the rules.
     """
@@ -237,9 +245,13 @@ def coverage(rules: str, paths: tuple[str, ...], engine: str) -> None:
             click.echo(str(item), err=True)
             raise SystemExit(2)
         cases.append(item)
-    result = rule_coverage(scorer, cases)
+    tests = _load_tests(program, test_paths or _default_tests(rules))
+    result = rule_coverage(scorer, cases, tests)
     covered = len(program.rules) - len(result.unfired)
-    click.echo(f"{covered}/{len(program.rules)} rules fired by {result.cases} cases")
+    click.echo(
+        f"{covered}/{len(program.rules)} rules fired by {result.cases} cases "
+        f"and {result.tests} rule tests"
+    )
     for rule_id in result.unfired:
         rule = program.rule(rule_id)
         click.echo(f"  not fired: {rule_id}  [{rule.loc if rule else ''}]")
@@ -314,6 +326,91 @@ def _effect_text(effect: Any) -> str:
         if value is not None:
             parts.append(f"{name}={value.text}")
     return " ".join(parts)
+
+
+# ---------------------------------------------------------------- policy staff's toolkit
+
+
+def _default_tests(rules: str) -> tuple[str, ...]:
+    folder = Path(rules).resolve().parent / "policy-tests"
+    return (str(folder),) if folder.is_dir() else ()
+
+
+def _load_tests(program: Program, paths: Iterable[str]) -> Any:
+    from engine.ruletests import load_rule_tests
+
+    try:
+        return load_rule_tests(paths, program)
+    except RuleFileError as exc:
+        click.echo(str(exc), err=True)
+        click.echo(f"{len(exc.problems)} problem(s) in the rule tests", err=True)
+        raise SystemExit(2) from None
+
+
+@rules.command()
+@rules_option
+def lint(rules: str) -> None:
+    """Find policy smells in rules that load (exit 1 when any): outcome gaps, contradictory
+    rules, unreachable rules, profile and parameter date gaps, unfinished texts."""
+    from engine.rules.lint import lint_program
+
+    program = _load_program(rules)
+    findings = lint_program(program)
+    for finding in findings:
+        click.echo(str(finding))
+    if findings:
+        click.echo(f"{len(findings)} finding(s) in {rules}", err=True)
+        raise SystemExit(1)
+    click.echo(f"ok: no findings in {len(program.rules)} rules")
+
+
+@rules.command(name="test")
+@rules_option
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@click.option(
+    "--engine",
+    type=click.Choice([*ENGINES, "both"]),
+    default="both",
+    show_default=True,
+    help="Run each test through durable_rules, the reference evaluator, or both (must agree).",
+)
+def test_(rules: str, paths: tuple[str, ...], engine: str) -> None:
+    """Run the rule tests written in YAML (exit 1 when one fails, 2 when a file is malformed).
+
+    PATHS are test files or folders; they default to policy-tests/ beside the rules.
+    """
+    from engine.ruletests import run_rule_test
+
+    program = _load_program(rules)
+    tests = _load_tests(program, paths or _default_tests(rules))
+    names = ENGINES if engine == "both" else (engine,)
+    scorers = [Scorer(program, name) for name in names]  # type: ignore[arg-type]
+    failed = 0
+    for test in tests:
+        result = run_rule_test(test, scorers)
+        if not result.passed:
+            failed += 1
+            click.echo(result.report())
+    click.echo(f"{len(tests)} rule tests: {len(tests) - failed} passed, {failed} failed")
+    if failed:
+        raise SystemExit(1)
+
+
+@rules.command()
+@click.argument("old", type=click.Path(exists=True, file_okay=False))
+@click.argument("new", type=click.Path(exists=True, file_okay=False))
+def diff(old: str, new: str) -> None:
+    """Show the rules and parameter values added, removed and changed from OLD to NEW (exit 1
+    when there are differences)."""
+    from engine.rules.diff import diff_programs, render_changes
+
+    changes = diff_programs(_load_program(old), _load_program(new))
+    if not changes:
+        click.echo("no differences")
+        return
+    click.echo(render_changes(changes))
+    click.echo(f"{len(changes)} difference(s)", err=True)
+    raise SystemExit(1)
 
 
 def run(argv: Iterable[str] | None = None) -> int:

@@ -1,0 +1,71 @@
+"""rules diff: what changed between two rule folders, parameter values by effective date."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from click.testing import CliRunner
+from conftest import RULES
+
+from engine import load_rules
+from engine.cli import main
+from engine.rules.diff import diff_programs, render_changes
+
+
+def test_no_differences_between_a_folder_and_itself(rules_copy: Callable[..., Path]) -> None:
+    assert diff_programs(load_rules(RULES), load_rules(rules_copy())) == ()
+    result = CliRunner().invoke(main, ["rules", "diff", str(RULES), str(RULES)])
+    assert (result.exit_code, result.stdout) == (0, "no differences\n")
+
+
+def test_changed_rules_and_parameter_values_are_listed_by_date(
+    rules_copy: Callable[..., Path],
+) -> None:
+    new = rules_copy(
+        ("evidence/receipt.yaml", "when: evidence.copy_no == 1", "when: evidence.copy_no <= 2"),
+        (
+            "parameters.yaml",
+            '        source: "seed 000 (side column): 最高不超过50元"\n',
+            '        source: "seed 000 (side column): 最高不超过50元"\n'
+            "      - {since: 2026-01-01, value: 100.00, profile: default, source: change}\n",
+        ),
+        ("parameters.yaml", "value: 0.2\n", "value: 0.25\n"),
+        ("remedies.yaml", "  - id: refund-capped", "  - id: refund-limited"),
+    )
+    result = CliRunner().invoke(main, ["rules", "diff", str(RULES), str(new)])
+    assert result.exit_code == 1
+    assert result.stdout == "\n".join(
+        [
+            f"~ rule receipt-first-copy  [{new}/evidence/receipt.yaml:37:9]",
+            "    conditions: evidence.copy_no == 1 -> evidence.copy_no <= 2",
+            f"+ rule refund-limited  [{new}/remedies.yaml:3:9]",
+            "    conditions: dispute.claimed_amount > case.refund_cap",
+            "    then: warning",
+            f"- rule refund-capped  [{RULES}/remedies.yaml:3:9]",
+            "from 2015-01-01:",
+            f"  ~ parameter abstain_margin: 0.2 -> 0.25  [{new}/parameters.yaml:168:9]",
+            "from 2026-01-01:",
+            "  + parameter late_shipment_max: 100.00 (profile default)  "
+            f"[{new}/parameters.yaml:130:9]",
+            "",
+        ]
+    )
+    assert result.stderr == "5 difference(s)\n"
+
+
+def test_declarations_that_changed_are_named(rules_copy: Callable[..., Path]) -> None:
+    new = rules_copy(
+        (
+            "evidence/kinds.yaml",
+            "      damage_noted: boolean\n",
+            "      damage_noted: boolean\n      photo_count: integer\n",
+        ),
+        ("disputes/quality.yaml", "burden: {defect: buyer}", "burden: {defect: seller}"),
+    )
+    text = render_changes(diff_programs(load_rules(RULES), load_rules(new)))
+    assert "~ evidence kind carrier_certificate" in text
+    assert "    attribute photo_count: (none) -> integer" in text
+    assert (
+        "~ dispute type quality" in text and "    burden: defect: buyer -> defect: seller" in text
+    )
