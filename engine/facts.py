@@ -20,7 +20,7 @@ from typing import Any
 
 from engine.compile.reference import atom_holds
 from engine.model import Case, Evidence, Record
-from engine.names import normalise_name
+from engine.names import normalise_name, scripts
 from engine.params import Resolved, policy_timezone, resolve_parameters
 from engine.rules.expr import parse_duration
 from engine.rules.program import (
@@ -254,6 +254,15 @@ def prepare(plan: FactPlan, case: Case) -> Prepared:
     if case.dispute.appeal is not None:
         env["appeal"] = _domain(case.dispute.appeal, APPEAL_FIELDS)
     prepared = Prepared(case=case, params=params, env=env)
+    recipient = case.order.recipient_name
+    if recipient is not None and len(scripts(recipient)) > 1:
+        mixed = " + ".join(sorted(scripts(recipient)))
+        prepared.warnings.append(
+            (
+                f"收件人姓名混用了多种文字（{mixed}），请核对是否为形近字",
+                f"order.recipient_name mixes scripts ({mixed}); check for look-alike letters",
+            )
+        )
     for item in case.evidence:
         domain = _evidence_domain(program, item, prepared.warnings, plan.evidence_wanted)
         fields = plan.evidence_fields.get(item.kind, plan.evidence_fields[None])
@@ -420,6 +429,15 @@ def _evidence_domain(
             )
             continue
         value = _typed(raw, type_)
+        if type_.name == "name" and isinstance(value, str) and len(scripts(value)) > 1:
+            mixed = " + ".join(sorted(scripts(value)))
+            warnings.append(
+                (
+                    f"证据 {item.id} 的 {name} 混用了多种文字（{mixed}），请核对是否为形近字",
+                    f"evidence {item.id}: {name} mixes scripts ({mixed}); check for look-alike "
+                    "letters",
+                )
+            )
         if value is None and raw is not None:
             warnings.append(
                 (
