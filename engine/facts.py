@@ -57,6 +57,7 @@ __all__ = [
 ]
 
 Fact = dict[str, Any]
+_SAFE_INTEGER = 2**53
 Converter = Callable[[Any], Any]
 _TABLES: dict[str, Mapping[str, Type]] = {
     "order": ORDER_FIELDS, "dispute": DISPUTE_FIELDS, "appeal": APPEAL_FIELDS,
@@ -474,12 +475,16 @@ def _typed(raw: Any, type_: Type) -> Any:
     if name == "enum":
         return raw if isinstance(raw, str) and raw in type_.values else None
     if name == "integer":
-        return raw if isinstance(raw, int) and not isinstance(raw, bool) else None
+        # beyond 2**53 durable_rules and Python no longer compare alike: treated as mistyped
+        ok = isinstance(raw, int) and not isinstance(raw, bool) and abs(raw) <= _SAFE_INTEGER
+        return raw if ok else None
     if name in ("number", "money"):
         if isinstance(raw, bool) or not isinstance(raw, (int, float, Decimal)):
             return None
+        if isinstance(raw, int) and abs(raw) > _SAFE_INTEGER:
+            return None
         value = Decimal(str(raw))
-        return value if value.is_finite() else None
+        return value if value.is_finite() and abs(value) <= _SAFE_INTEGER else None
     if name == "boolean":
         return raw if isinstance(raw, bool) else None
     if name == "time":
