@@ -150,8 +150,9 @@ class _Case:
             },
             "dispute": {
                 "type": self.type,
-                "service": rnd.choice(["refund_only", "return_and_refund", "return_and_refund",
-                                       "exchange"]),
+                "service": rnd.choice(
+                    ["refund_only", "return_and_refund", "return_and_refund", "exchange"]
+                ),
                 "claimed_amount": round(max(claimed, 0.01), 2),
                 "reason": "买家申请售后",
                 "refund_requested_at": _t(self.requested),
@@ -198,42 +199,79 @@ class _Case:
         issuer = rnd.choice(COURIERS) if wrong_courier else self.courier
         attrs: dict[str, Any]
         if kind == "signed_receipt":
-            attrs = {"issuer": issuer, "tracking_no": self.tracking, "signer_name": self._name(),
-                     "copy_no": rnd.choice([1, 1, 1, 2, 3]), "red_stamp": rnd.random() < 0.3}
+            attrs = {
+                "issuer": issuer,
+                "tracking_no": self.tracking,
+                "signer_name": self._name(),
+                "copy_no": rnd.choice([1, 1, 1, 2, 3]),
+                "red_stamp": rnd.random() < 0.3,
+            }
         elif kind == "carrier_certificate":
-            attrs = {"issuer": issuer, "red_stamp": rnd.random() < 0.85,
-                     "signer_name": self._name(), "damage_noted": rnd.random() < 0.3}
+            attrs = {
+                "issuer": issuer,
+                "red_stamp": rnd.random() < 0.85,
+                "signer_name": self._name(),
+                "damage_noted": rnd.random() < 0.3,
+            }
         elif kind == "signing_authorization":
             given = (self.delivered or self.paid) - timedelta(hours=rnd.uniform(-20, 40))
-            attrs = {"authorized_name": rnd.choice(NAMES), "given_at": _t(given),
-                     "quotes_order_note": rnd.random() < 0.5}
+            attrs = {
+                "authorized_name": rnd.choice(NAMES),
+                "given_at": _t(given),
+                "quotes_order_note": rnd.random() < 0.5,
+            }
         elif kind in ("logistics_tracking", "return_tracking"):
-            attrs = {"issuer": issuer, "tracking_no": self.tracking,
-                     "status": rnd.choice(["delivered", "delivered", "in_transit"])}
+            attrs = {
+                "issuer": issuer,
+                "tracking_no": self.tracking,
+                "status": rnd.choice(["delivered", "delivered", "in_transit"]),
+            }
         elif kind == "product_photos":
-            shows = {"quality": "defect", "not_as_described": "mismatch", "wrong_item": "mismatch",
-                     "damaged_or_missing": rnd.choice(["damage", "missing"])}.get(self.type, "none")
-            attrs = {"shows": shows if rnd.random() < 0.85 else "none",
-                     "views": rnd.choice([["panorama", "closeup"], ["panorama", "closeup"],
-                                          ["closeup"], ["panorama"]])}
+            shows = {
+                "quality": "defect",
+                "not_as_described": "mismatch",
+                "wrong_item": "mismatch",
+                "damaged_or_missing": rnd.choice(["damage", "missing"]),
+            }.get(self.type, "none")
+            attrs = {
+                "shows": shows if rnd.random() < 0.85 else "none",
+                "views": rnd.choice(
+                    [["panorama", "closeup"], ["panorama", "closeup"], ["closeup"], ["panorama"]]
+                ),
+            }
         elif kind == "chat_log":
             start = self.paid + timedelta(hours=rnd.uniform(-48, 0))
-            messages = [{"at": _t(start + timedelta(minutes=5 * i)) if rnd.random() < 0.95 else None,
-                         "sender": rnd.choice(["buyer", "seller"]), "text": "亲，在吗"}
-                        for i in range(rnd.randint(1, 4))]
+            messages = [
+                {
+                    "at": _t(start + timedelta(minutes=5 * i)) if rnd.random() < 0.95 else None,
+                    "sender": rnd.choice(["buyer", "seller"]),
+                    "text": "亲，在吗",
+                }
+                for i in range(rnd.randint(1, 4))
+            ]
             attrs = {"messages": messages, "seller_promise": rnd.random() < 0.4}
         elif kind == "inspection_report":
-            results = {"quality": ["defect", "defect", "no_defect"],
-                       "counterfeit": ["counterfeit", "counterfeit", "genuine"]}[self.type]
-            attrs = {"issuer": "国家质检中心", "accredited": rnd.random() < 0.8,
-                     "red_stamp": rnd.random() < 0.85, "result": rnd.choice(results)}
+            results = {
+                "quality": ["defect", "defect", "no_defect"],
+                "counterfeit": ["counterfeit", "counterfeit", "genuine"],
+            }[self.type]
+            attrs = {
+                "issuer": "国家质检中心",
+                "accredited": rnd.random() < 0.8,
+                "red_stamp": rnd.random() < 0.85,
+                "result": rnd.choice(results),
+            }
         elif kind == "brand_authentication":
-            attrs = {"issuer": "品牌方", "issuer_role": rnd.choice(["brand_owner", "authorized_agent",
-                                                                  "other"]),
-                     "result": rnd.choice(["counterfeit", "counterfeit", "genuine"])}
+            attrs = {
+                "issuer": "品牌方",
+                "issuer_role": rnd.choice(["brand_owner", "authorized_agent", "other"]),
+                "result": rnd.choice(["counterfeit", "counterfeit", "genuine"]),
+            }
         elif kind == "provenance_docs":
-            attrs = {"doc_type": "进货发票",
-                     "valid_until": _t(self.paid + timedelta(days=rnd.choice([-30, 90, 365])))}
+            attrs = {
+                "doc_type": "进货发票",
+                "valid_until": _t(self.paid + timedelta(days=rnd.choice([-30, 90, 365]))),
+            }
         elif kind == "photo_of_cat":  # a kind the rules do not know: a warning, not a crash
             attrs = {"cuteness": 11}
         else:

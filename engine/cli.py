@@ -304,13 +304,17 @@ def _storage_options(pairs: tuple[str, ...]) -> dict[str, Any]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise click.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint="--storage-option")
+            raise click.BadParameter(
+                f"expected KEY=VALUE, got {pair!r}", param_hint="--storage-option"
+            )
         lowered = value.lower()
         options[key] = {"true": True, "false": False}.get(lowered, value)
     return options
 
 
-def _run_batch(mode: str, programs: tuple[Program, ...], archive: tuple[str, ...], **kw: Any) -> None:
+def _run_batch(
+    mode: str, programs: tuple[Program, ...], archive: tuple[str, ...], **kw: Any
+) -> None:
     from rich.console import Console
 
     from engine.batch import BatchError, CrashHook, assess_impact, rescore
@@ -334,9 +338,9 @@ def _run_batch(mode: str, programs: tuple[Program, ...], archive: tuple[str, ...
     )  # fmt: skip
     try:
         if mode == "score":
-            report = rescore(archive, programs[0], **common)  # type: ignore[arg-type]
+            report = rescore(archive, programs[0], **common)
         else:
-            report = assess_impact(archive, programs[0], programs[1], **common)  # type: ignore[arg-type]
+            report = assess_impact(archive, programs[0], programs[1], **common)
     except (BatchError, CaseFileError) as exc:
         click.echo(str(exc), err=True)
         raise SystemExit(2) from None
@@ -375,8 +379,12 @@ def batch(archive: tuple[str, ...], rules: str, **kw: Any) -> None:
 
 
 @main.command()
-@click.option("--old", "old", required=True, type=click.Path(file_okay=False), help="Rules before the change.")
-@click.option("--new", "new", required=True, type=click.Path(file_okay=False), help="Rules after the change.")
+@click.option(
+    "--old", required=True, type=click.Path(file_okay=False), help="Rules before the change."
+)
+@click.option(
+    "--new", required=True, type=click.Path(file_okay=False), help="Rules after the change."
+)
 @_batch_options
 def impact(archive: tuple[str, ...], old: str, new: str, **kw: Any) -> None:
     """Score an archive under two rule versions and report what the change flips.

@@ -13,7 +13,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from make_archive import generate  # noqa: E402
 
 
-def case_lines(count: int, *, seed: int = 7, shard: int = 0, invalid_rate: float = 0.0) -> list[str]:
+def case_lines(
+    count: int, *, seed: int = 7, shard: int = 0, invalid_rate: float = 0.0
+) -> list[str]:
     return generate(seed, shard, count, first=shard * 100_000, invalid_rate=invalid_rate)
 
 

@@ -26,9 +26,7 @@ def test_every_golden_case_comes_out_as_its_scorer_ruling(tmp_path: Path, progra
                      workers=0, shard_cases=20)  # fmt: skip
     scorer = Scorer(program, "reference")
     expected = sorted(
-        ruling_json(scorer.score(c).ruling)
-        for c in load_cases([CASEFILES])
-        if isinstance(c, Case)
+        ruling_json(scorer.score(c).ruling) for c in load_cases([CASEFILES]) if isinstance(c, Case)
     )
     got = sorted(
         line
@@ -97,9 +95,11 @@ def test_a_second_run_resumes_every_finished_shard(tmp_path: Path, program: Prog
     second = rescore([str(archive)], program, out=out, engine="reference", workers=0, shard_cases=8)
     after = {p.name: p.read_bytes() for p in (tmp_path / "out" / "shards").iterdir()}
     assert (first.resumed, second.resumed, second.shards) == (0, 4, 4)
-    assert after == before and second.complete and second.summary["rulings"] == first.summary[
-        "rulings"
-    ]
+    assert (
+        after == before
+        and second.complete
+        and second.summary["rulings"] == first.summary["rulings"]
+    )
 
 
 def test_another_engine_or_rules_in_the_same_folder_is_refused(
@@ -134,8 +134,8 @@ def test_a_worker_killed_mid_run_is_replaced_and_every_row_produced(
     notes: list[str] = []
     report = rescore(
         [str(archive)], program, out=str(tmp_path / "out"), engine="durable", workers=2,
-        shard_cases=10, hook=CrashHook(case_ids=frozenset({victim}), once_dir=str(tmp_path / "once")),
-        progress=_Notes(notes),
+        shard_cases=10, progress=_Notes(notes),
+        hook=CrashHook(case_ids=frozenset({victim}), once_dir=str(tmp_path / "once")),
     )  # fmt: skip
     assert (tmp_path / "once" / victim).exists()  # the worker really died
     assert any("a worker died" in n for n in notes)
@@ -157,6 +157,7 @@ def test_a_shard_that_always_kills_its_worker_is_quarantined(
                      shard_cases=10, max_attempts=2,
                      hook=CrashHook(case_ids=frozenset({poison})))  # fmt: skip
     assert not report.complete
+    assert not list((out / "shards").glob("*.tmp-*"))  # the dead workers' files are gone
     assert [(q.shard_id, q.attempts, q.cases) for q in report.quarantined] == [
         (report.summary["run"]["quarantined"][0]["shard"], 2, 10)
     ]

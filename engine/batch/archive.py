@@ -208,9 +208,7 @@ def _shard_id(source: str, key: str, *, label: str = "") -> str:
     return "-".join(part for part in (slug, label, digest) if part)
 
 
-def read_shard(
-    shard: Shard, storage_options: Mapping[str, Any] | None = None
-) -> Iterator[Entry]:
+def read_shard(shard: Shard, storage_options: Mapping[str, Any] | None = None) -> Iterator[Entry]:
     """The inputs of one shard in order: one Entry per non-blank line or per case file.
 
     A file that cannot be read (or a gzip stream that breaks off) gives one Entry carrying the

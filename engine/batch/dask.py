@@ -25,7 +25,7 @@ __all__ = ["DaskBackend", "ScorerSetup"]
 RESOURCE = "SCORER"  # one scoring task per process: durable_rules state is not thread-safe
 
 
-class ScorerSetup(WorkerPlugin):  # type: ignore[misc]
+class ScorerSetup(WorkerPlugin):
     """Per-worker set-up: installs the rules; the scorer is built by the worker's first task."""
 
     def __init__(self, programs: tuple[Program, ...], engine: EngineName) -> None:
@@ -58,27 +58,30 @@ class DaskBackend:
         }
         with dask.config.set(settings):
             if scheduler:
-                self._client = Client(scheduler)
+                self._client = Client(scheduler)  # type: ignore[no-untyped-call]
             else:
-                self._cluster = LocalCluster(
+                self._cluster = LocalCluster(  # type: ignore[no-untyped-call]
                     n_workers=workers,
                     threads_per_worker=1,
                     processes=True,
                     dashboard_address=None,
-                    resources={RESOURCE: 1},
-                )
-                self._client = Client(self._cluster)
+                )  # no resources: tasks that need one skip the scheduler's queue (see below)
+                self._client = Client(self._cluster)  # type: ignore[no-untyped-call]
         resources = self._resources()
         self.slots = max(1, sum(w["nthreads"] for w in self._workers().values()))
         name = "adjudicate-" + "-".join(p.digest.removeprefix("sha256:")[:12] for p in programs)
         self._client.register_plugin(ScorerSetup(programs, engine), name=name)
-        self._executor = self._client.get_executor(pure=False, **resources)
+        self._executor = self._client.get_executor(pure=False, **resources)  # type: ignore[no-untyped-call]
 
     def _workers(self) -> dict[str, Any]:
         workers: dict[str, Any] = self._client.scheduler_info().get("workers", {})
         return workers
 
     def _resources(self) -> dict[str, Any]:
+        """Ask for one SCORER slot only where every worker declares it. Our LocalCluster has one
+        thread per worker and needs none: a task with a resource restriction is sent to a worker
+        at once instead of waiting in the scheduler's queue, so a shard queued behind a poison
+        one would die with it (KilledWorker) although it never ran."""
         workers = self._workers()
         if workers and all(RESOURCE in w.get("resources", {}) for w in workers.values()):
             return {"resources": {RESOURCE: 1}}
@@ -102,6 +105,6 @@ class DaskBackend:
 
     def close(self) -> None:
         self._executor.shutdown(wait=False)
-        self._client.close()
+        self._client.close()  # type: ignore[no-untyped-call]
         if self._cluster is not None:
             self._cluster.close()

@@ -169,7 +169,10 @@ class ImpactTally:
             "changed_by_dispute_type": dict(self.by_type.most_common()),
             "examples": {
                 flip: [
-                    {k: row[k] for k in ("case_id", "source", "dispute_type", "old", "new", "rules")}
+                    {
+                        k: row[k]
+                        for k in ("case_id", "source", "dispute_type", "old", "new", "rules")
+                    }
                     for row in rows
                 ]
                 for flip, rows in sorted(self.examples.items())

@@ -15,6 +15,7 @@ from rich.progress import (
     MofNCompleteColumn,
     ProgressColumn,
     Task,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -49,7 +50,7 @@ class ProgressBar:
         self.started = time.monotonic()
         self.by_cases = False
         self._bar: RichBar | None = None
-        self._task = None
+        self._task: TaskID | None = None
 
     def start(self, *, shards: int, cases: int | None, done: int, done_cases: int) -> None:
         self.started = time.monotonic()
@@ -69,8 +70,8 @@ class ProgressBar:
             transient=False,
         )
         total = cases if cases is not None else shards
-        self._task = self._bar.add_task("batch", total=total)
-        self._bar.update(self._task, completed=done_cases if self.by_cases else done)
+        self._task = task = self._bar.add_task("batch", total=total)
+        self._bar.update(task, completed=done_cases if self.by_cases else done)
         self._bar.start()
 
     def advance(self, outcome: ShardOutcome) -> None:
@@ -80,7 +81,7 @@ class ProgressBar:
             self._bar.advance(self._task, outcome.cases if self.by_cases else 1)
 
     def note(self, message: str) -> None:
-        self.console.print(message, markup=False, highlight=False)
+        self.console.print(message, markup=False, highlight=False, soft_wrap=True)
 
     def stop(self) -> None:
         if self._bar is not None:

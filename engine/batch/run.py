@@ -117,9 +117,7 @@ def _manifest(archive: Archive, job: Job, programs: tuple[Program, ...]) -> dict
         "format": "batch-run/1",
         "mode": job.mode,
         "engine": job.engine,
-        "rules": [
-            {"name": p.name, "version": p.version, "digest": p.digest} for p in programs
-        ],
+        "rules": [{"name": p.name, "version": p.version, "digest": p.digest} for p in programs],
         "inputs": list(archive.inputs),
         "shards": [s.id for s in archive.shards],
     }
@@ -138,9 +136,15 @@ def _prepare(out: str, manifest: dict[str, Any], options: Mapping[str, Any]) -> 
                     f"now {manifest[key]!r}); use another --out, or delete it to start over"
                 )
     fs.makedirs(f"{root.rstrip('/')}/shards", exist_ok=True)
-    for stale in fs.glob(f"{root.rstrip('/')}/shards/*.tmp-*"):  # left by a killed run
-        fs.rm(stale)
+    _remove_temporaries(out, options)
     write_atomic(f"{out.rstrip('/')}/run.json", _json(manifest), options)
+
+
+def _remove_temporaries(out: str, options: Mapping[str, Any]) -> None:
+    """Delete the temporary files of workers that died while writing (none is in flight)."""
+    fs, root = open_fs(out, options)
+    for stale in fs.glob(f"{root.rstrip('/')}/shards/*.tmp-*"):
+        fs.rm(stale)
 
 
 def _json(data: Any) -> bytes:
@@ -175,6 +179,7 @@ def run_archive(
         _drive(todo, job, backend, max_attempts, show, quarantined)
     finally:
         show.stop()
+    _remove_temporaries(job.out, options)
     tally, lines, missing = _verify(archive, job)
     report = RunReport(
         out=job.out,
@@ -196,8 +201,13 @@ def run_archive(
         "complete": report.complete,
         "missing_shards": list(missing),
         "quarantined": [
-            {"shard": q.shard_id, "source": q.source, "attempts": q.attempts,
-             "reason": q.reason, "cases": q.cases}
+            {
+                "shard": q.shard_id,
+                "source": q.source,
+                "attempts": q.attempts,
+                "reason": q.reason,
+                "cases": q.cases,
+            }
             for q in quarantined
         ],  # fmt: skip
         "seconds": round(report.seconds, 3),
@@ -329,9 +339,7 @@ def _count_lines(url: str, options: Mapping[str, Any]) -> int:
     return count
 
 
-def _verify(
-    archive: Archive, job: Job
-) -> tuple[Tally | ImpactTally, int, tuple[str, ...]]:
+def _verify(archive: Archive, job: Job) -> tuple[Tally | ImpactTally, int, tuple[str, ...]]:
     """Sum the shards' counts and count the lines really written: (tally, lines, missing)."""
     options = dict(job.storage_options)
     fs, _ = open_fs(job.out, options)
@@ -372,8 +380,8 @@ def _write_outputs(
         return summary
     write_atomic(f"{out}/impact.json", _json(summary), options)
     versions = {"old": programs[0], "new": programs[-1]}
-    for rows in tally.examples.values():
-        for row in rows:
+    for examples in tally.examples.values():
+        for row in examples:
             for side, program in versions.items():
                 rules = {"name": program.name, "version": program.version, "digest": program.digest}
                 page = render_case_page(row, side, rules).encode("utf-8")

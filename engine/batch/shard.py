@@ -177,7 +177,9 @@ def _lines(
             case = _parse(entry)
         except CaseFileError as exc:
             tally.add_error("CaseFileError")
-            yield error_row(case_id_of(entry.raw), str(exc.loc or entry.loc), "CaseFileError", str(exc))
+            yield error_row(
+                case_id_of(entry.raw), str(exc.loc or entry.loc), "CaseFileError", str(exc)
+            )
             continue
         if job.hook is not None:
             job.hook.maybe_kill(case.case_id)
@@ -205,7 +207,11 @@ def _try_score(scorer: Scorer, case: Case) -> Any:
 
 
 def _describe(exc: Exception) -> tuple[str, str]:
-    kind = type(exc).__name__ if isinstance(exc, AdjudicationError) else f"Internal{type(exc).__name__}"
+    kind = (
+        type(exc).__name__
+        if isinstance(exc, AdjudicationError)
+        else f"Internal{type(exc).__name__}"
+    )
     return kind, str(exc) or kind
 
 

@@ -33,11 +33,15 @@ def summary_tables(summary: dict[str, Any]) -> list[Table]:
     agreement = summary["agreement"]
     by_type = Table(title="By dispute type")
     for column in ("dispute type", "cases", "top ruling", "recorded", "agree"):
-        by_type.add_column(column, justify="left" if column in ("dispute type", "top ruling") else "right")
+        by_type.add_column(
+            column, justify="left" if column in ("dispute type", "top ruling") else "right"
+        )
     for kind, row in summary["by_dispute_type"].items():
         top = next(iter(row["rulings"]), "")
         agreed = agreement["by_dispute_type"].get(kind, {"recorded": 0, "rate": None})
-        by_type.add_row(kind, f"{row['cases']:,}", top, f"{agreed['recorded']:,}", _rate(agreed["rate"]))
+        by_type.add_row(
+            kind, f"{row['cases']:,}", top, f"{agreed['recorded']:,}", _rate(agreed["rate"])
+        )
     by_type.add_row(
         "all", f"{summary['scored']:,}", "", f"{agreement['recorded']:,}", _rate(agreement["rate"])
     )
@@ -50,7 +54,9 @@ def summary_tables(summary: dict[str, Any]) -> list[Table]:
         for ruling in rescored:
             matrix.add_column(ruling, justify="right")
         for recorded, row in confusion.items():
-            matrix.add_row(recorded, *(f"{row.get(r, 0):,}" if row.get(r) else "·" for r in rescored))
+            matrix.add_row(
+                recorded, *(f"{row.get(r, 0):,}" if row.get(r) else "·" for r in rescored)
+            )
         tables.append(matrix)
     return tables
 
