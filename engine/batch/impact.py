@@ -33,6 +33,7 @@ __all__ = [
 ]
 
 EXAMPLES_PER_FLIP = 10
+CHART_ROWS = 20  # flips drawn in the chart; every one is in impact.json
 REPORTS_DIR = Path(__file__).resolve().parent.parent.parent / "reports"
 
 
@@ -214,5 +215,5 @@ def render_impact_html(summary: dict[str, Any], run: dict[str, Any]) -> str:
     flips = summary["flips"]
     widest = max((f["cases"] for f in flips), default=1)
     return template.render(
-        summary=summary, run=run, widest=widest, page=case_page_name, chart_rows=flips[:30]
+        summary=summary, run=run, widest=widest, page=case_page_name, chart_rows=flips[:CHART_ROWS]
     )

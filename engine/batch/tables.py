@@ -72,7 +72,7 @@ def impact_tables(summary: dict[str, Any]) -> list[Table]:
     flips = Table(title="Flips")
     for column in ("old ruling", "new ruling", "cases"):
         flips.add_column(column, justify="right" if column == "cases" else "left")
-    for flip in summary["flips"][:30]:
+    for flip in summary["flips"][:20]:
         flips.add_row(flip["old"], flip["new"], f"{flip['cases']:,}")
     rules = Table(title="Rules responsible")
     rules.add_column("rule")
