@@ -33,7 +33,14 @@ from engine.model import (
     SourceLoc,
 )
 
-__all__ = ["case_from_data", "iter_jsonl", "load_case", "load_cases", "parse_case"]
+__all__ = [
+    "case_from_data",
+    "iter_jsonl",
+    "load_case",
+    "load_cases",
+    "parse_case",
+    "parse_jsonl_line",
+]
 
 if not getattr(yaml, "__with_libyaml__", False):  # pragma: no cover - depends on the install
     raise ImportError("engine.casefile needs PyYAML built with libyaml (yaml.CSafeLoader)")
@@ -267,8 +274,10 @@ def _load_json(text: str, source: str, loc: SourceLoc) -> object:
     duplicates: list[str] = []
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        duplicates.extend(key for key, n in Counter(key for key, _ in items).items() if n > 1)
-        return dict(items)
+        mapping = dict(items)
+        if len(mapping) != len(items):  # rare: only then count the keys
+            duplicates.extend(key for key, n in Counter(key for key, _ in items).items() if n > 1)
+        return mapping
 
     try:
         data = json.loads(text, object_pairs_hook=pairs)
@@ -723,12 +732,18 @@ def iter_jsonl(path: str | Path) -> Iterator[Case | CaseFileError]:
 
 
 def _jsonl_case(raw: bytes, name: str, lineno: int) -> Case | CaseFileError:
-    loc = SourceLoc(path=name, line=lineno)
     try:
-        data = _load_json(_decode(raw.rstrip(b"\r\n"), name, lineno), name, loc)
-        return case_from_data(data, source=name, locate=lambda _path: loc)
+        return parse_jsonl_line(raw, source=name, line=lineno)
     except CaseFileError as exc:
         return exc
+
+
+def parse_jsonl_line(raw: bytes, *, source: str, line: int) -> Case:
+    """Parse and validate the case on line ``line`` of the JSON Lines file ``source``; problems
+    are located at ``source:line``."""
+    loc = SourceLoc(path=source, line=line)
+    data = _load_json(_decode(raw.rstrip(b"\r\n"), source, line), source, loc)
+    return case_from_data(data, source=source, locate=lambda _path: loc)
 
 
 def load_cases(paths: str | Path | Iterable[str | Path]) -> Iterator[Case | CaseFileError]:

@@ -59,6 +59,7 @@ def test_public_api() -> None:
         "load_case",
         "load_cases",
         "parse_case",
+        "parse_jsonl_line",
     ]
 
 

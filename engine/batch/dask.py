@@ -1,0 +1,110 @@
+"""Shards -> dask.distributed: the backend for beyond one machine (optional extra ``dask``).
+
+The same unit of work (``score_shard``) runs as one task per shard, on a ``LocalCluster`` of
+single-threaded worker processes or on an existing scheduler. A ``WorkerPlugin`` installs the
+rules in every worker, including those the nanny restarts after a crash. Dask retries a task
+whose worker died (``allowed-failures``); a shard that still kills its worker comes back as
+``KilledWorker`` and is quarantined by the orchestrator.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from typing import Any
+
+import dask
+from distributed import Client, KilledWorker, LocalCluster, WorkerPlugin
+
+from engine.batch.archive import Shard
+from engine.batch.shard import Job, ShardOutcome, install_programs, score_shard
+from engine.rules.program import Program
+from engine.scoring import EngineName
+
+__all__ = ["DaskBackend", "ScorerSetup"]
+
+RESOURCE = "SCORER"  # one scoring task per process: durable_rules state is not thread-safe
+
+
+class ScorerSetup(WorkerPlugin):
+    """Per-worker set-up: installs the rules; the scorer is built by the worker's first task."""
+
+    def __init__(self, programs: tuple[Program, ...], engine: EngineName) -> None:
+        self.programs = programs
+        self.engine = engine
+
+    def setup(self, worker: Any) -> None:
+        install_programs(self.programs)
+
+
+class DaskBackend:
+    """A dask.distributed client on a LocalCluster of ``workers`` processes or ``scheduler``."""
+
+    name = "dask"
+    isolates_suspects = False  # dask attributes a death to the task that was running
+
+    def __init__(
+        self,
+        workers: int,
+        programs: tuple[Program, ...],
+        engine: EngineName,
+        *,
+        scheduler: str | None = None,
+        max_attempts: int = 3,
+    ) -> None:
+        self._cluster: LocalCluster | None = None
+        settings = {
+            "distributed.scheduler.worker-saturation": 1.0,  # no shard queued behind a poison one
+            "distributed.scheduler.allowed-failures": max(0, max_attempts - 1),
+        }
+        with dask.config.set(settings):
+            if scheduler:
+                self._client = Client(scheduler)  # type: ignore[no-untyped-call]
+            else:
+                self._cluster = LocalCluster(  # type: ignore[no-untyped-call]
+                    n_workers=workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                )  # no resources: tasks that need one skip the scheduler's queue (see below)
+                self._client = Client(self._cluster)  # type: ignore[no-untyped-call]
+        resources = self._resources()
+        self.slots = max(1, sum(w["nthreads"] for w in self._workers().values()))
+        name = "adjudicate-" + "-".join(p.digest.removeprefix("sha256:")[:12] for p in programs)
+        self._client.register_plugin(ScorerSetup(programs, engine), name=name)
+        self._executor = self._client.get_executor(pure=False, **resources)  # type: ignore[no-untyped-call]
+
+    def _workers(self) -> dict[str, Any]:
+        workers: dict[str, Any] = self._client.scheduler_info().get("workers", {})
+        return workers
+
+    def _resources(self) -> dict[str, Any]:
+        """Ask for one SCORER slot only where every worker declares it. Our LocalCluster has one
+        thread per worker and needs none: a task with a resource restriction is sent to a worker
+        at once instead of waiting in the scheduler's queue, so a shard queued behind a poison
+        one would die with it (KilledWorker) although it never ran."""
+        workers = self._workers()
+        if workers and all(RESOURCE in w.get("resources", {}) for w in workers.values()):
+            return {"resources": {RESOURCE: 1}}
+        threaded = [a for a, w in workers.items() if w.get("nthreads", 1) > 1]
+        if threaded:
+            raise ValueError(
+                f"dask workers {', '.join(threaded)} run more than one thread: start them with "
+                f"--nthreads 1 (or --resources {RESOURCE}=1); the scorer is not thread-safe"
+            )
+        return {}
+
+    def submit(self, shard: Shard, job: Job) -> Future[ShardOutcome]:
+        future: Future[ShardOutcome] = self._executor.submit(score_shard, shard, job)
+        return future
+
+    def is_worker_death(self, exc: BaseException) -> bool:
+        return isinstance(exc, KilledWorker)
+
+    def rebuild(self) -> None:
+        return None
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False)
+        self._client.close()  # type: ignore[no-untyped-call]
+        if self._cluster is not None:
+            self._cluster.close()

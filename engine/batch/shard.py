@@ -1,0 +1,262 @@
+"""The unit of work of a batch run: one shard read, scored and written, in a worker process.
+
+``score_shard`` reads the shard's inputs, scores each case with the worker's cached Scorer and
+writes ``<out>/shards/<shard-id>.jsonl``: one line per input, a ruling/1 object or an error
+object ``{"case_id", "source", "error": {"type", "message"}}``. A case that fails in any way
+becomes an error row naming its source and line; no case is ever dropped. The counts go first to
+``<shard-id>.stats.json``, then the results are moved into place (temporary file + rename), so
+a shard is done exactly when its result file exists and a retried or duplicated task never
+leaves a partial file or a duplicate row.
+
+Scorers are built once per process (``install_programs`` from the pool's initializer or the
+Dask worker plugin, then ``scorer_for``) and reused for every shard the process scores.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import IO, Any, Literal
+
+from fsspec.implementations.local import LocalFileSystem
+
+from engine.batch.archive import Entry, Shard, open_fs, read_shard
+from engine.batch.impact import ImpactTally, compare_rulings
+from engine.batch.summary import Tally
+from engine.casefile import parse_case, parse_jsonl_line
+from engine.errors import AdjudicationError, CaseFileError
+from engine.model import Case
+from engine.rules.program import Program
+from engine.ruling import ruling_json
+from engine.scoring import EngineName, Scorer
+
+__all__ = [
+    "CrashHook",
+    "case_id_of",
+    "Job",
+    "ShardOutcome",
+    "error_row",
+    "install_programs",
+    "quarantine_path",
+    "results_path",
+    "score_shard",
+    "scorer_for",
+    "stats_path",
+]
+
+Mode = Literal["score", "impact"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CrashHook:
+    """TEST HOOK, not for production use: the worker scoring a case whose id is in
+    ``case_ids`` kills itself with SIGKILL, as a segfault of durable_rules would. With
+    ``once_dir`` it does so only the first time (a marker file per case id is left there)."""
+
+    case_ids: frozenset[str]
+    once_dir: str | None = None
+
+    def maybe_kill(self, case_id: str) -> None:
+        if case_id not in self.case_ids:
+            return
+        if self.once_dir is not None:
+            marker = os.path.join(self.once_dir, re.sub(r"[^\w.-]", "_", case_id))
+            try:
+                with open(marker, "x"):
+                    pass
+            except FileExistsError:
+                return
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Job:
+    """What every shard of a run shares. ``rules`` are digests of programs installed in the
+    worker: one to score, or the old and the new one to compare."""
+
+    out: str
+    mode: Mode
+    engine: EngineName
+    rules: tuple[str, ...]
+    storage_options: tuple[tuple[str, Any], ...] = ()
+    hook: CrashHook | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShardOutcome:
+    shard_id: str
+    cases: int
+    lines: int
+    seconds: float
+    pid: int
+
+
+_PROGRAMS: dict[str, Program] = {}
+_SCORERS: dict[tuple[str, str], Scorer] = {}
+
+
+def install_programs(programs: Iterable[Program]) -> None:
+    """Make programs available to this process's scorers (idempotent)."""
+    for program in programs:
+        _PROGRAMS.setdefault(program.digest, program)
+
+
+def scorer_for(digest: str, engine: EngineName) -> Scorer:
+    """This process's Scorer for a program and an engine, built on first use."""
+    key = (digest, engine)
+    scorer = _SCORERS.get(key)
+    if scorer is None:
+        program = _PROGRAMS.get(digest)
+        if program is None:
+            raise RuntimeError(f"rules {digest} were not installed in worker process {os.getpid()}")
+        scorer = _SCORERS[key] = Scorer(program, engine)
+    return scorer
+
+
+def results_path(out: str, shard_id: str) -> str:
+    return f"{out.rstrip('/')}/shards/{shard_id}.jsonl"
+
+
+def stats_path(out: str, shard_id: str) -> str:
+    return f"{out.rstrip('/')}/shards/{shard_id}.stats.json"
+
+
+def quarantine_path(out: str, shard_id: str) -> str:
+    return f"{out.rstrip('/')}/shards/{shard_id}.quarantined.jsonl"
+
+
+def error_row(case_id: str | None, source: str, kind: str, message: str) -> str:
+    """An error object (CONTRACT.md): the output line of an input that was not scored."""
+    body = {"case_id": case_id, "source": source, "error": {"type": kind, "message": message}}
+    return json.dumps(body, ensure_ascii=False)
+
+
+def score_shard(shard: Shard, job: Job) -> ShardOutcome:
+    """Score one shard and write its results and counts atomically; return the counts."""
+    started = time.perf_counter()
+    options = dict(job.storage_options)
+    scorers = [scorer_for(digest, job.engine) for digest in job.rules]
+    tally: Tally | ImpactTally = Tally() if job.mode == "score" else ImpactTally()
+    fs, path = open_fs(results_path(job.out, shard.id), options)
+    with _atomic(fs, path) as results:
+        lines = _lines(read_shard(shard, options), job, scorers, tally)
+        results.writelines(line.encode("utf-8") + b"\n" for line in lines)
+        stats = {"shard": shard.id, "mode": job.mode, "tally": tally.to_json()}
+        stats_fs, stats_file = open_fs(stats_path(job.out, shard.id), options)
+        with _atomic(stats_fs, stats_file) as out:  # before the results: results => stats
+            out.write(json.dumps(stats, ensure_ascii=False).encode("utf-8"))
+    quarantined_fs, quarantined = open_fs(quarantine_path(job.out, shard.id), options)
+    if quarantined_fs.exists(quarantined):  # an earlier run gave up on it; now it is done
+        quarantined_fs.rm(quarantined)
+    return ShardOutcome(
+        shard_id=shard.id,
+        cases=tally.cases,
+        lines=tally.lines,
+        seconds=time.perf_counter() - started,
+        pid=os.getpid(),
+    )
+
+
+def _lines(
+    entries: Iterable[Entry], job: Job, scorers: list[Scorer], tally: Tally | ImpactTally
+) -> Iterator[str]:
+    for entry in entries:
+        if entry.error is not None or entry.raw is None:
+            error = entry.error or CaseFileError([])
+            tally.add_error("CaseFileError")
+            yield error_row(None, str(error.loc or entry.loc), "CaseFileError", str(error))
+            continue
+        try:
+            case = _parse(entry)
+        except CaseFileError as exc:
+            tally.add_error("CaseFileError")
+            yield error_row(
+                case_id_of(entry.raw), str(exc.loc or entry.loc), "CaseFileError", str(exc)
+            )
+            continue
+        if job.hook is not None:
+            job.hook.maybe_kill(case.case_id)
+        if isinstance(tally, ImpactTally):
+            old, new = (_try_score(scorer, case) for scorer in scorers)
+            row = compare_rulings(case, old, new)
+            tally.add(case, row)
+            yield json.dumps(row, ensure_ascii=False)
+            continue
+        result = _try_score(scorers[0], case)
+        if isinstance(result, Exception):
+            tally.add_error(type(result).__name__)
+            yield error_row(case.case_id, str(case.source or entry.loc), *_describe(result))
+            continue
+        tally.add_ruling(case, result)
+        yield ruling_json(result)
+
+
+def _try_score(scorer: Scorer, case: Case) -> Any:
+    """The case's Ruling, or the exception that stopped it (any: a case never stops a shard)."""
+    try:
+        return scorer.score(case).ruling
+    except Exception as exc:  # noqa: BLE001 - reported as the case's error row
+        return exc
+
+
+def _describe(exc: Exception) -> tuple[str, str]:
+    kind = (
+        type(exc).__name__
+        if isinstance(exc, AdjudicationError)
+        else f"Internal{type(exc).__name__}"
+    )
+    return kind, str(exc) or kind
+
+
+def _parse(entry: Entry) -> Case:
+    assert entry.raw is not None
+    if entry.line:
+        return parse_jsonl_line(entry.raw, source=entry.source, line=entry.line)
+    fmt: Literal["yaml", "json"] = "json" if entry.source.lower().endswith(".json") else "yaml"
+    return parse_case(entry.raw, source=entry.source, fmt=fmt)
+
+
+_CASE_ID = re.compile(rb'(?:^|[{,\n])\s*"?case_id"?\s*:\s*"?([^",}\n]+)')
+
+
+def case_id_of(raw: bytes | None) -> str | None:
+    """The case id of an input that failed validation, when one can be read off its text."""
+    match = _CASE_ID.search(raw or b"")
+    if match is None:
+        return None
+    return match.group(1).decode("utf-8", "replace").strip().strip("'\"") or None
+
+
+@contextmanager
+def _atomic(fs: Any, path: str) -> Iterator[IO[bytes]]:
+    """Write ``path`` all at once: into a temporary file beside it, then renamed over it."""
+    parent = path.rsplit("/", 1)[0]
+    fs.makedirs(parent, exist_ok=True)
+    tmp = f"{path}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    try:
+        with fs.open(tmp, "wb") as stream:
+            yield stream
+        if isinstance(fs, LocalFileSystem):
+            os.replace(tmp, path)
+        else:
+            fs.mv(tmp, path)
+    except BaseException:
+        try:
+            fs.rm(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def write_atomic(url: str, data: bytes, storage_options: Mapping[str, Any] | None = None) -> None:
+    """Write a whole file atomically (temporary file + rename)."""
+    fs, path = open_fs(url, storage_options)
+    with _atomic(fs, path) as stream:
+        stream.write(data)

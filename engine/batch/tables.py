@@ -1,0 +1,82 @@
+"""summary.json / impact.json -> rich tables for the terminal (the CLI prints them)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+__all__ = ["impact_tables", "summary_tables"]
+
+
+def _rate(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}%"
+
+
+def summary_tables(summary: dict[str, Any]) -> list[Table]:
+    """Counts by ruling, by dispute type, errors; agreement with the recorded rulings."""
+    run = summary["run"]
+    head = Table(title="Batch run", show_header=False)
+    head.add_row("cases in", f"{run['cases_in']:,}")
+    head.add_row("lines out", f"{run['lines_out']:,}")
+    head.add_row("scored / errors", f"{summary['scored']:,} / {summary['errors']:,}")
+    head.add_row("shards (resumed)", f"{run['shards']:,} ({run['resumed']:,})")
+    head.add_row("quarantined shards", f"{len(run['quarantined']):,}")
+    head.add_row("complete", "yes" if run["complete"] else "NO")
+    rulings = Table(title="Rulings")
+    rulings.add_column("ruling")
+    rulings.add_column("cases", justify="right")
+    for ruling, n in summary["rulings"].items():
+        rulings.add_row(ruling, f"{n:,}")
+    for kind, n in summary["errors_by_type"].items():
+        rulings.add_row(f"error: {kind}", f"{n:,}")
+    agreement = summary["agreement"]
+    by_type = Table(title="By dispute type")
+    for column in ("dispute type", "cases", "top ruling", "recorded", "agree"):
+        by_type.add_column(
+            column, justify="left" if column in ("dispute type", "top ruling") else "right"
+        )
+    for kind, row in summary["by_dispute_type"].items():
+        top = next(iter(row["rulings"]), "")
+        agreed = agreement["by_dispute_type"].get(kind, {"recorded": 0, "rate": None})
+        by_type.add_row(
+            kind, f"{row['cases']:,}", top, f"{agreed['recorded']:,}", _rate(agreed["rate"])
+        )
+    by_type.add_row(
+        "all", f"{summary['scored']:,}", "", f"{agreement['recorded']:,}", _rate(agreement["rate"])
+    )
+    tables = [head, rulings, by_type]
+    confusion = agreement["confusion"]
+    if confusion:
+        rescored = sorted({r for row in confusion.values() for r in row})
+        matrix = Table(title="Recorded ruling (rows) vs re-scored ruling (columns)")
+        matrix.add_column("recorded")
+        for ruling in rescored:
+            matrix.add_column(ruling, justify="right")
+        for recorded, row in confusion.items():
+            matrix.add_row(
+                recorded, *(f"{row.get(r, 0):,}" if row.get(r) else "·" for r in rescored)
+            )
+        tables.append(matrix)
+    return tables
+
+
+def impact_tables(summary: dict[str, Any]) -> list[Table]:
+    """The flips and the rules responsible."""
+    head = Table(title="Impact of the rule change", show_header=False)
+    head.add_row("cases", f"{summary['cases']:,}")
+    head.add_row("changed (ruling or amounts)", f"{summary['changed']:,}")
+    head.add_row("unchanged", f"{summary['unchanged']:,}")
+    head.add_row("errors", f"{summary['errors']:,}")
+    head.add_row("complete", "yes" if summary["run"]["complete"] else "NO")
+    flips = Table(title="Flips")
+    for column in ("old ruling", "new ruling", "cases"):
+        flips.add_column(column, justify="right" if column == "cases" else "left")
+    for flip in summary["flips"][:20]:
+        flips.add_row(flip["old"], flip["new"], f"{flip['cases']:,}")
+    rules = Table(title="Rules responsible")
+    rules.add_column("rule")
+    rules.add_column("changed cases", justify="right")
+    for row in summary["rules"][:20]:
+        rules.add_row(row["rule"], f"{row['cases']:,}")
+    return [head, flips, rules]

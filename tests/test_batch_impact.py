@@ -1,0 +1,72 @@
+"""Two rule versions on one archive: the cases a change flips, grouped, reported in HTML."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from conftest import CASEFILES
+
+from engine import Program, load_rules
+from engine.batch import assess_impact
+
+
+def test_lowering_the_late_shipment_maximum_flips_only_capped_compensations(
+    tmp_path: Path, program: Program, rules_copy: Callable[..., Path]
+) -> None:
+    lowered = load_rules(
+        rules_copy(("parameters.yaml", "        value: 50.00\n", "        value: 40.00\n"))
+    )
+    out = tmp_path / "impact"
+    report = assess_impact([str(CASEFILES)], program, lowered, out=str(out),
+                           engine="reference", workers=0)  # fmt: skip
+    summary = json.loads((out / "impact.json").read_text(encoding="utf-8"))
+    assert report.complete and summary["cases"] == report.cases == report.lines
+    changed = [
+        json.loads(line)
+        for path in (out / "shards").glob("*.jsonl")
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if json.loads(line)["changed"]
+    ]
+    assert summary["changed"] == len(changed) > 0
+    for row in changed:  # the ruling stays; the amount falls to the new maximum
+        assert row["old"]["ruling"] == row["new"]["ruling"] == "compensate"
+        assert row["old"]["compensation_amount"] > 40 and row["new"]["compensation_amount"] == 40
+    assert summary["flips"] == [{"old": "compensate", "new": "compensate", "cases": len(changed)}]
+    assert summary["rules"][0]["cases"] == len(changed)
+    html = (out / "impact.html").read_text(encoding="utf-8")
+    assert "compensate → compensate" in html
+    for row in changed:
+        for side in ("old", "new"):
+            page = out / "cases" / f"{row['case_id']}.{side}.html"
+            assert f'href="cases/{page.name}"' in html
+            assert page.exists() and row["case_id"] in page.read_text(encoding="utf-8")
+
+
+def test_the_same_rules_change_nothing(tmp_path: Path, program: Program) -> None:
+    report = assess_impact([str(CASEFILES)], program, program, out=str(tmp_path),
+                           engine="reference", workers=0)  # fmt: skip
+    assert report.complete and report.summary["changed"] == 0 and report.summary["flips"] == []
+    assert "No case changes." in (tmp_path / "impact.html").read_text(encoding="utf-8")
+
+
+def test_a_removed_rule_flips_rulings_and_is_named_responsible(
+    tmp_path: Path, program: Program, rules_copy: Callable[..., Path]
+) -> None:
+    # the new policy no longer accepts a red stamp in place of the first copy of a receipt
+    stricter = load_rules(
+        rules_copy(
+            (
+                "evidence/receipt.yaml",
+                "    when: evidence.red_stamp\n    then: {meets: receipt-copy}",
+                "    when: evidence.copy_no == 0\n    then: {meets: receipt-copy}",
+            )
+        )
+    )
+    report = assess_impact([str(CASEFILES)], program, stricter, out=str(tmp_path),
+                           engine="reference", workers=0)  # fmt: skip
+    flips = {(f["old"], f["new"]) for f in report.summary["flips"]}
+    assert ("pay_seller", "refund") in flips
+    responsible = {r["rule"] for r in report.summary["rules"]}
+    assert "receipt-red-stamped-copy" in responsible
