@@ -43,6 +43,11 @@ class Decider:
                 by_rule = self._by_kind.setdefault(effect.kind, {})
                 by_rule[rule.id] = (*by_rule.get(rule.id, ()), effect)
 
+    def changes_statuses(self, firings: Iterable[Firing]) -> bool:
+        """Whether any of these firings rejects an item or meets a requirement."""
+        rejects, meets = self._by_kind.get("reject", {}), self._by_kind.get("meets", {})
+        return any(f.rule_id in rejects or f.rule_id in meets for f in firings)
+
     def _effects(self, firings: Iterable[Firing], kind: str) -> Iterable[tuple[Firing, Effect]]:
         by_rule = self._by_kind.get(kind, {})
         for firing in firings:

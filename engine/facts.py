@@ -10,7 +10,6 @@ A value that is missing is left out of the fact (durable_rules treats ``None`` a
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -455,13 +454,8 @@ def _evidence_domain(
 
 def _fingerprint(item: Evidence) -> str:
     """Equal for two items of the same kind with the same attributes (a resubmission)."""
-    body = json.dumps(
-        [item.kind, sorted(item.attributes, key=lambda kv: kv[0])],
-        ensure_ascii=False,
-        sort_keys=True,
-        default=str,
-    )
-    return hashlib.sha256(body.encode()).hexdigest()[:32]
+    body = repr((item.kind, sorted(item.attributes, key=lambda kv: kv[0])))
+    return hashlib.blake2b(body.encode(), digest_size=16).hexdigest()
 
 
 def _typed(raw: Any, type_: Type) -> Any:

@@ -36,6 +36,10 @@ def normalise_name(text: str) -> str:
 
 def scripts(text: str) -> frozenset[str]:
     """The writing systems of the letters of ``text``: HAN, LATIN, CYRILLIC, GREEK, ..."""
+    if text.isascii():
+        return frozenset({"LATIN"}) if any(ch.isalpha() for ch in text) else frozenset()
+    if all("\u4e00" <= ch <= "\u9fff" for ch in text):
+        return frozenset({"HAN"})
     found = set()
     for ch in unicodedata.normalize("NFKC", text):
         if not ch.isalpha():

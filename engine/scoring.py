@@ -104,17 +104,23 @@ class Scorer:
         statuses: dict[str, EvidenceStatus] = {}
         issues: tuple[IssueResult, ...] | None = None
         rounds = []
+        stale = False  # statuses are recomputed only after firings that can change them
         with self._sessions.session() as session:
             for stratum in range(program.strata):
-                if stratum > 0:
+                if stratum > 0 and stale:
+                    statuses = self.decider.statuses(prepared, firings)
+                    stale = False
+                elif stratum > 0 and not statuses:
                     statuses = self.decider.statuses(prepared, firings)
                 if issues is None and stratum >= program.issue_stratum:
                     issues = self.decider.issues(prepared, firings, statuses)
                 facts = round_facts(plan, prepared, stratum, statuses, issues)
                 fired = session.run(stratum, facts) if facts else set()
                 firings |= fired
+                stale = stale or self.decider.changes_statuses(fired)
                 rounds.append(Round(stratum=stratum, facts=tuple(facts), firings=frozenset(fired)))
-        statuses = self.decider.statuses(prepared, firings)
+        if stale or not statuses:
+            statuses = self.decider.statuses(prepared, firings)
         if issues is None:
             issues = self.decider.issues(prepared, firings, statuses)
         ruling = self.decider.ruling(prepared, firings, statuses, issues)
