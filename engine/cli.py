@@ -453,6 +453,10 @@ def _batch_options(command: Any) -> Any:
             help="TEST HOOK: the worker scoring this case id kills itself (SIGKILL).",
         ),
         click.option(
+            "--test-segfault", is_flag=True, hidden=True,
+            help="TEST HOOK: with --test-kill-on, crash durable_rules' C core (a real SIGSEGV).",
+        ),
+        click.option(
             "--test-kill-once", is_flag=True, hidden=True,
             help="TEST HOOK: with --test-kill-on, only the first time (markers in OUT/.test-kill).",
         ),
@@ -491,7 +495,9 @@ def _run_batch(
         if kw["test_kill_once"]:
             once = os.path.join(out, ".test-kill")
             os.makedirs(once, exist_ok=True)
-        hook = CrashHook(case_ids=frozenset(kw["kill_on"]), once_dir=once)
+        hook = CrashHook(
+            case_ids=frozenset(kw["kill_on"]), once_dir=once, segfault=kw["test_segfault"]
+        )
     backend = "dask" if kw["scheduler"] else kw["backend"]
     common = dict(
         out=out, engine=kw["engine"], backend=backend, workers=kw["workers"],

@@ -26,7 +26,7 @@ with warnings.catch_warnings():
     import durable_rules_engine as _native
     from durable import engine as _durable
 
-__all__ = ["DurableEvaluator", "DurableSession", "ruleset_name"]
+__all__ = ["DurableEvaluator", "DurableSession", "crash_durable_rules", "ruleset_name"]
 
 
 class _SyncHost(_durable.Host):  # type: ignore[misc]
@@ -183,3 +183,16 @@ class DurableEvaluator:
 
     def definition_json(self) -> str:
         return json.dumps(to_durable(self.program), ensure_ascii=False, indent=2, sort_keys=True)
+
+
+def crash_durable_rules() -> None:
+    """TEST HOOK, never called in production: make durable_rules' C core crash this process.
+
+    durable_rules 2.0.28 segfaults when a fact carries a float written in exponent form (its
+    JSON reader rejects it and the action dispatcher then dereferences a bad pointer). The
+    engine never sends floats (facts hold integers), so no case file can do this; the hook lets
+    the tests show what a crash of the C core does to a batch: a real SIGSEGV, not a mock.
+    """
+    host = _SyncHost()
+    host.register_rulesets({"crash": {"r": {"all": [{"d": {"t": "x"}}], "run": _noop}}})
+    host.assert_facts("crash", [{"id": "f0", "sid": "0", "t": "x", "v": 1e-05}])

@@ -62,6 +62,7 @@ class CrashHook:
 
     case_ids: frozenset[str]
     once_dir: str | None = None
+    segfault: bool = False  # crash durable_rules' C core for real instead of SIGKILL
 
     def maybe_kill(self, case_id: str) -> None:
         if case_id not in self.case_ids:
@@ -73,6 +74,10 @@ class CrashHook:
                     pass
             except FileExistsError:
                 return
+        if self.segfault:
+            from engine.runtime import crash_durable_rules
+
+            crash_durable_rules()
         os.kill(os.getpid(), signal.SIGKILL)
 
 

@@ -1,0 +1,65 @@
+"""A real crash of durable_rules' C core (a SIGSEGV, not a mock) kills a worker, not the batch:
+the case is retried on a fresh worker, or its shard is quarantined with one error row per case,
+and the next run of the same command completes it (issue 7)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from batchdata import case_lines, output_lines, write_jsonl
+from conftest import ROOT
+
+from engine import Program
+from engine.batch import CrashHook, rescore
+
+
+def test_the_hook_really_segfaults_durable_rules() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", "from engine.runtime import crash_durable_rules as c; c()"],
+        cwd=ROOT, capture_output=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == -11  # SIGSEGV, from the C extension
+
+
+def test_a_segfault_in_a_worker_is_survived_and_every_row_produced(
+    tmp_path: Path, program: Program
+) -> None:
+    lines = case_lines(40)
+    archive = write_jsonl(tmp_path / "a.jsonl", lines)
+    victim = json.loads(lines[17])["case_id"]
+    (tmp_path / "once").mkdir()
+    report = rescore(
+        [str(archive)], program, out=str(tmp_path / "out"), engine="durable", workers=2,
+        shard_cases=10,
+        hook=CrashHook(case_ids=frozenset({victim}), once_dir=str(tmp_path / "once"),
+                       segfault=True),
+    )  # fmt: skip
+    assert (tmp_path / "once" / victim).exists()  # the worker really crashed once
+    rows = output_lines(tmp_path / "out")
+    assert report.complete and len(rows) == 40
+    assert sorted(r["case_id"] for r in rows) == sorted(json.loads(x)["case_id"] for x in lines)
+    assert not any("error" in r for r in rows)
+
+
+def test_a_case_that_always_segfaults_is_quarantined_then_completed(
+    tmp_path: Path, program: Program
+) -> None:
+    lines = case_lines(20)
+    archive = write_jsonl(tmp_path / "a.jsonl", lines)
+    poison = json.loads(lines[3])["case_id"]
+    out = tmp_path / "out"
+    report = rescore(
+        [str(archive)], program, out=str(out), engine="durable", workers=2, shard_cases=10,
+        max_attempts=2, hook=CrashHook(case_ids=frozenset({poison}), segfault=True),
+    )  # fmt: skip
+    assert not report.complete
+    rows = output_lines(out)
+    assert len(rows) == 20  # one line per input case, the quarantined ones as error rows
+    held = [r for r in rows if r.get("error", {}).get("type") == "QuarantinedShard"]
+    assert poison in {r["case_id"] for r in held} and len(held) == 10
+    again = rescore([str(archive)], program, out=str(out), engine="durable", workers=2,
+                    shard_cases=10)  # fmt: skip
+    assert again.complete and not any("error" in r for r in output_lines(out))
