@@ -149,4 +149,15 @@ def _convert(node: yaml.Node, path: str, loader: SafeLoader, problems: list[Prob
             items.item_locs.append(_loc(path, item))
             items.append(_convert(item, path, loader, problems))
         return items
-    return loader.construct_object(node, deep=True)
+    try:
+        return loader.construct_object(node, deep=True)
+    except yaml.YAMLError as exc:  # an unknown tag (!!python/object...), a bad value
+        problem = getattr(exc, "problem", None) or str(exc)
+        problems.append(
+            Problem(
+                _loc(path, node),
+                f"YAML: {problem}",
+                hint="rule files use plain values only: remove the tag",
+            )
+        )
+        return None

@@ -63,3 +63,39 @@ def test_a_case_that_always_segfaults_is_quarantined_then_completed(
     again = rescore([str(archive)], program, out=str(out), engine="durable", workers=2,
                     shard_cases=10)  # fmt: skip
     assert again.complete and not any("error" in r for r in output_lines(out))
+
+
+def test_kill_9_of_the_driver_at_random_moments_then_resume(tmp_path: Path) -> None:
+    """Kill the driver several times at seeded random moments (also twice in a row on the same
+    folder); each rerun ends with exactly one line per input case."""
+    import os
+    import random
+    import signal
+    import time
+
+    from conftest import RULES
+
+    rng = random.Random(20261122)
+    lines = case_lines(600, seed=5)
+    archive = write_jsonl(tmp_path / "a.jsonl", lines)
+    expected = sorted(json.loads(x)["case_id"] for x in lines)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for attempt in range(4):
+        out = tmp_path / f"out{attempt}"
+        command = [
+            sys.executable, "-m", "engine.cli", "batch", str(archive), "--out", str(out),
+            "--rules", str(RULES), "--engine", "reference", "--workers", "1",
+            "--shard-cases", "40",
+        ]  # fmt: skip
+        for _ in range(1 + attempt % 2):  # twice on the same folder every other attempt
+            driver = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL)  # fmt: skip
+            time.sleep(rng.uniform(0.5, 3.0))
+            driver.send_signal(signal.SIGKILL)
+            driver.wait()
+        rerun = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
+                               timeout=180)  # fmt: skip
+        assert rerun.returncode == 0, rerun.stderr
+        rows = output_lines(out)
+        assert sorted(r["case_id"] for r in rows) == expected, f"attempt {attempt}"
+        assert not list((out / "shards").glob("*.tmp-*"))  # nothing half-written left behind

@@ -81,3 +81,17 @@ def _error(path: Path) -> RuleFileError:
     except RuleFileError as exc:
         return exc
     raise AssertionError("no error")
+
+
+def test_an_unknown_yaml_tag_is_a_located_error_not_a_crash(tmp_path: Path) -> None:
+    shutil.copytree(RULES, tmp_path / "rules")
+    extra = tmp_path / "rules" / "tagged.yaml"
+    extra.write_text("profiles:\n  !!python/object:os.system a: {title: {zh: a, en: a}}\n",
+                     encoding="utf-8")  # fmt: skip
+    message = str(_error(tmp_path / "rules")).replace(str(tmp_path), "")
+    assert message == (
+        "/rules/tagged.yaml:2:3: YAML: could not determine a constructor for the tag "
+        "'tag:yaml.org,2002:python/object:os.system'\n"
+        "    !!python/object:os.system a: {title: {zh: a, en: a}}\n"
+        "    ^ rule files use plain values only: remove the tag"
+    )
