@@ -52,6 +52,10 @@ _RULINGS = (
     "not_admissible", "withdrawn", "appeal_rejected", "request_evidence", "refer_to_arbitrator",
 )  # fmt: skip
 _MAX_VALUE_DEPTH = 32  # nesting inside evidence attributes
+# Limits that keep every value inside what the engine computes exactly (money as Decimal with 28
+# digits, integers inside the 64-bit range durable_rules saturates at): far above any real order.
+MAX_AMOUNT = Decimal(10) ** 12  # CNY
+MAX_COUNT = 10**6  # prior interventions, promised shipping hours
 # PyYAML's C composer recurses on the C stack and kills the process past ~20,000 nested
 # collections (far fewer in a thread with a small stack). A document cannot nest deeper than it
 # has openers, so a text with many of them is scanned first, event by event: libyaml's parser
@@ -395,7 +399,15 @@ _sha256 = _expect(
 
 
 def _count(minimum: int) -> _Convert:
-    return _expect(lambda v: type(v) is int and v >= minimum, f"a whole number >= {minimum}")
+    whole = _expect(lambda v: type(v) is int and v >= minimum, f"a whole number >= {minimum}")
+
+    def convert(chk: _Checker, value: object, path: FieldPath) -> Any:
+        number = whole(chk, value, path)
+        if number > MAX_COUNT:
+            raise _Invalid(f"{number} is more than this field can be ({MAX_COUNT:,})")
+        return number
+
+    return convert
 
 
 def _ident(chk: _Checker, value: object, path: FieldPath) -> Any:
@@ -441,6 +453,11 @@ def _amount(chk: _Checker, value: object, path: FieldPath, *, positive: bool = F
         )
     if amount < 0 or (positive and amount == 0):
         raise _Invalid(f"amount must be {'> 0' if positive else '>= 0'}, got {value}")
+    if amount > MAX_AMOUNT:
+        raise _Invalid(
+            f"amount {value} is larger than any order this engine takes ({MAX_AMOUNT:,} CNY)",
+            "check the amount; it is probably a typing error",
+        )
     return amount.copy_abs() if amount.is_zero() else amount  # no -0.0
 
 

@@ -169,9 +169,18 @@ class Decider:
         compensation = (
             _money(self.plan.evaluate(compensation_expr, env)) if compensation_expr else ZERO
         )
-        bound_issues = {a.kind for a in outcome_rule.aliases if a.fact_type == "issue"}
-        scores = [r.score for r in issues if r.issue in bound_issues or (None in bound_issues)]
-        score = max(scores, default=ONE if not bound_issues else ZERO)
+        # the score of the issues the deciding rule looked at (1 for a procedural or objective
+        # outcome, which looks at none)
+        issue_aliases = {a.name for a in outcome_rule.aliases if a.fact_type == "issue"}
+        decided_on = {
+            key.removeprefix("issue:")
+            for firing in firings
+            if firing.rule_id == outcome_rule.id
+            for alias, key in firing.bindings
+            if alias in issue_aliases
+        }
+        scores = [r.score for r in issues if r.issue in decided_on]
+        score = max(scores, default=ZERO) if issue_aliases else ONE
         next_step = None
         if effect.next_step_party and effect.next_step_what:
             until = (

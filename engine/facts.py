@@ -20,7 +20,7 @@ from typing import Any
 
 from engine.compile.reference import atom_holds
 from engine.model import Case, Evidence, Record
-from engine.names import normalise_name
+from engine.names import normalise_name, scripts
 from engine.params import Resolved, policy_timezone, resolve_parameters
 from engine.rules.expr import parse_duration
 from engine.rules.program import (
@@ -57,6 +57,7 @@ __all__ = [
 ]
 
 Fact = dict[str, Any]
+_SAFE_INTEGER = 2**53
 Converter = Callable[[Any], Any]
 _TABLES: dict[str, Mapping[str, Type]] = {
     "order": ORDER_FIELDS, "dispute": DISPUTE_FIELDS, "appeal": APPEAL_FIELDS,
@@ -254,6 +255,15 @@ def prepare(plan: FactPlan, case: Case) -> Prepared:
     if case.dispute.appeal is not None:
         env["appeal"] = _domain(case.dispute.appeal, APPEAL_FIELDS)
     prepared = Prepared(case=case, params=params, env=env)
+    recipient = case.order.recipient_name
+    if recipient is not None and len(scripts(recipient)) > 1:
+        mixed = " + ".join(sorted(scripts(recipient)))
+        prepared.warnings.append(
+            (
+                f"收件人姓名混用了多种文字（{mixed}），请核对是否为形近字",
+                f"order.recipient_name mixes scripts ({mixed}); check for look-alike letters",
+            )
+        )
     for item in case.evidence:
         domain = _evidence_domain(program, item, prepared.warnings, plan.evidence_wanted)
         fields = plan.evidence_fields.get(item.kind, plan.evidence_fields[None])
@@ -420,6 +430,15 @@ def _evidence_domain(
             )
             continue
         value = _typed(raw, type_)
+        if type_.name == "name" and isinstance(value, str) and len(scripts(value)) > 1:
+            mixed = " + ".join(sorted(scripts(value)))
+            warnings.append(
+                (
+                    f"证据 {item.id} 的 {name} 混用了多种文字（{mixed}），请核对是否为形近字",
+                    f"evidence {item.id}: {name} mixes scripts ({mixed}); check for look-alike "
+                    "letters",
+                )
+            )
         if value is None and raw is not None:
             warnings.append(
                 (
@@ -456,12 +475,16 @@ def _typed(raw: Any, type_: Type) -> Any:
     if name == "enum":
         return raw if isinstance(raw, str) and raw in type_.values else None
     if name == "integer":
-        return raw if isinstance(raw, int) and not isinstance(raw, bool) else None
+        # beyond 2**53 durable_rules and Python no longer compare alike: treated as mistyped
+        ok = isinstance(raw, int) and not isinstance(raw, bool) and abs(raw) <= _SAFE_INTEGER
+        return raw if ok else None
     if name in ("number", "money"):
         if isinstance(raw, bool) or not isinstance(raw, (int, float, Decimal)):
             return None
+        if isinstance(raw, int) and abs(raw) > _SAFE_INTEGER:
+            return None
         value = Decimal(str(raw))
-        return value if value.is_finite() else None
+        return value if value.is_finite() and abs(value) <= _SAFE_INTEGER else None
     if name == "boolean":
         return raw if isinstance(raw, bool) else None
     if name == "time":

@@ -2,7 +2,11 @@
 
 Drop all white space (including the ideographic space U+3000) and separator dots, fold full-width
 forms to half-width (NFKC), convert traditional to simplified Chinese (OpenCC's ``t2s``), then
-compare exactly: different characters that sound alike stay different.
+compare exactly: different characters that sound alike stay different. Invisible characters
+(control and format characters: zero-width spaces, direction marks) are dropped too, so that they
+can neither make two equal names differ nor be used to disguise one. Latin letters are compared
+without case. ``scripts`` tells which writing systems a name mixes (a warning for arbitrators:
+"张伟" written with a Cyrillic look-alike letter is a different name).
 """
 
 from __future__ import annotations
@@ -12,14 +16,33 @@ from functools import lru_cache
 
 import opencc
 
-__all__ = ["normalise_name"]
+__all__ = ["normalise_name", "scripts"]
 
 _SEPARATORS = frozenset("·•・‧･.．")
+_INVISIBLE = frozenset({"Cc", "Cf"})
 _T2S = opencc.OpenCC("t2s")
 
 
 @lru_cache(maxsize=65536)
 def normalise_name(text: str) -> str:
     folded = unicodedata.normalize("NFKC", text)
-    kept = "".join(ch for ch in folded if not ch.isspace() and ch not in _SEPARATORS)
+    kept = "".join(
+        ch
+        for ch in folded
+        if not ch.isspace() and ch not in _SEPARATORS and unicodedata.category(ch) not in _INVISIBLE
+    )
     return str(_T2S.convert(kept)).casefold()
+
+
+def scripts(text: str) -> frozenset[str]:
+    """The writing systems of the letters of ``text``: HAN, LATIN, CYRILLIC, GREEK, ..."""
+    found = set()
+    for ch in unicodedata.normalize("NFKC", text):
+        if not ch.isalpha():
+            continue
+        name = unicodedata.name(ch, "")
+        if name.startswith("CJK"):
+            found.add("HAN")
+        elif name:
+            found.add(name.split(" ")[0])
+    return frozenset(found)

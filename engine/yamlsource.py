@@ -98,8 +98,11 @@ def _has_alias(node: yaml.Node, seen: set[int], path: str, problems: list[Proble
         current = stack.pop()
         if id(current) in seen:
             problems.append(
-                Problem(_loc(path, current), "YAML anchors and aliases (&name, *name) are not "
-                        "allowed in rule files", hint="write the value out in full")
+                Problem(
+                    _loc(path, current),
+                    "YAML anchors and aliases (&name, *name) are not allowed in rule files",
+                    hint="write the value out in full",
+                )
             )
             return True
         seen.add(id(current))

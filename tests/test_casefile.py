@@ -562,3 +562,17 @@ def test_any_json_like_data_gives_a_case_or_an_error(data: Any) -> None:
         result = exc
         assert all(p.loc == SourceLoc(path="x") for p in exc.problems)
     assert isinstance(result, Case | CaseFileError)
+
+
+def test_an_amount_beyond_any_real_order_is_a_located_error() -> None:
+    text = (
+        Path(__file__).parent.parent / "casefiles" / "not-received-valid-receipt.yaml"
+    ).read_text(encoding="utf-8")
+    text = text.replace("item_amount: 459.00", "item_amount: 12999999999999999999999999990")
+    with pytest.raises(CaseFileError) as caught:
+        parse_case(text, source="big.yaml", fmt="yaml")
+    assert str(caught.value) == (
+        "big.yaml:13:16: order.item_amount: amount 12999999999999999999999999990 is larger than "
+        "any order this engine takes (1,000,000,000,000 CNY)\n"
+        "    check the amount; it is probably a typing error"
+    )
