@@ -273,7 +273,7 @@ class Desk:
             recommendation.refund_amount,
             recommendation.compensation_amount,
         )
-        if not accepted and not checked.reason:
+        if not accepted and not checked.reason and not checked.problems:
             checked.problem(
                 "reason",
                 "a reason is required to override the recommendation",
