@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ class Clock:
     """2024-06-01 10:00 +08:00, one minute later on every call."""
 
     def __init__(self) -> None:
-        self.now = datetime(2024, 6, 1, 2, 0, tzinfo=timezone.utc)
+        self.now = datetime(2024, 6, 1, 2, 0, tzinfo=UTC)
 
     def __call__(self) -> datetime:
         self.now += timedelta(minutes=1)

@@ -196,14 +196,18 @@ class Desk:
             scored_at=self.now(),
         )
 
-    def _add_each(self, items: Iterator[Case | CaseFileError]) -> ImportReport:
+    def _add_each(
+        self, items: Iterator[Case | CaseFileError], source: str | None = None
+    ) -> ImportReport:
+        """Add each case; ``source`` names them all (one file, one case), otherwise each is
+        named by where it was read (an archive's line)."""
         imported: list[Imported] = []
         errors: list[tuple[str, str]] = []
         for item in items:
             if isinstance(item, CaseFileError):
                 errors.append((str(item.loc or ""), str(item)))
                 continue
-            source = str(item.source or item.case_id)
+            source = source or str(item.source or item.case_id)
             try:
                 self.scorer.check(item)
                 imported.append(self.add(item, source=source))
@@ -234,7 +238,7 @@ class Desk:
             except CaseFileError as exc:
                 yield exc
 
-        return self._add_each(one())
+        return self._add_each(one(), source=name)
 
     def refresh(self) -> int:
         """Score, under the current rules, every stored case that has no recommendation under

@@ -11,7 +11,7 @@ import hmac
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, unquote, urlencode
 
 import yaml
 from fastapi import APIRouter, Form, Query, Request
@@ -238,7 +238,7 @@ def page_router(desk: Desk) -> APIRouter:
             "rules": ruling["rules"],
         }
         values = form or {
-            "decided_by": request.cookies.get(ARBITRATOR_COOKIE, ""),
+            "decided_by": unquote(request.cookies.get(ARBITRATOR_COOKIE, "")),
             "ruling": rec.ruling,
             "refund_amount": _money(rec.refund_amount),
             "compensation_amount": _money(rec.compensation_amount),
@@ -278,7 +278,7 @@ def page_router(desk: Desk) -> APIRouter:
             return case_page(request, id, form=form, problems=[str(p) for p in exc.problems])
         response = RedirectResponse(f"/cases/{id}", status_code=303)
         response.set_cookie(
-            ARBITRATOR_COOKIE, decided_by.strip(), samesite="strict", httponly=True,
+            ARBITRATOR_COOKIE, quote(decided_by.strip()), samesite="strict", httponly=True,
             max_age=365 * 86400,
         )  # fmt: skip
         return response
