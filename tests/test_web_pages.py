@@ -31,10 +31,8 @@ def _text(html: str) -> str:
 
 
 def upload(http: TestClient, *paths: Path, names: tuple[str, ...] = ()) -> Any:
-    files = [
-        ("files", (names[i] if i < len(names) else p.name, p.read_bytes(), "application/octet-stream"))
-        for i, p in enumerate(paths)
-    ]  # fmt: skip
+    named = [(names[i] if i < len(names) else p.name, p) for i, p in enumerate(paths)]
+    files = [("files", (name, p.read_bytes(), "application/octet-stream")) for name, p in named]
     return http.post("/import?lang=en", files=files)
 
 
@@ -166,8 +164,9 @@ def test_the_agreement_page_counts_and_charts_decisions(http: TestClient) -> Non
 def test_case_text_is_escaped_on_every_page(http: TestClient) -> None:
     upload(http, HOSTILE)
     upload(http, HOSTILE, names=("<img src=x onerror=alert(1)>.yaml",))
-    http.post("/v1/cases/1/decision", json={"decided_by": "<script>alert(2)</script>",
-                                            "ruling": "pay_seller", "reason": "<b>x</b>"})  # fmt: skip
+    hostile = {"decided_by": "<script>alert(2)</script>", "ruling": "pay_seller",
+               "reason": "<b>x</b>"}  # fmt: skip
+    http.post("/v1/cases/1/decision", json=hostile)
     pages = {
         "queue": http.get("/").text,
         "case": http.get("/cases/1").text,

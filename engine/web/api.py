@@ -39,7 +39,10 @@ _CASE_BODY = {
         "content": {"application/json": _ref("CaseFile"), "application/yaml": _ref("CaseFile")},
     }
 }
-_BAD_CASE = _error("a case file that breaks casefile/1, located like the command line's errors")
+_BAD_CASE = _error(
+    "a case file that breaks casefile/1, located like the command line's errors; or a case the "
+    "rules cannot decide (EngineError)"
+)
 _NOT_FOUND = _error("no case with this id")
 
 

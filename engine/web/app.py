@@ -3,8 +3,9 @@
 ``create_app`` builds it (FastAPI on Starlette; uvicorn serves it, see ``adjudicate serve``).
 Errors are answered in one shape, ``{"error": {"type", "message", "problems"?}}``, with the
 status that says whose fault it was: 422 a bad case file or decision (the located message the
-CLI prints), 404 an unknown case, 409 a case_id stored with other content, 401 no token, 413 a
-body over the limit, 500 the engine failing on a case. A page gets the same as an HTML page.
+CLI prints) or a case the rules cannot decide (the CLI's exit 2), 404 an unknown case, 409 a
+case_id stored with other content, 401 no token, 413 a body over the limit. A page gets the same
+as an HTML page.
 """
 
 from __future__ import annotations
@@ -148,8 +149,10 @@ def create_app(
         return _error(409, "Conflict", str(exc))
 
     @app.exception_handler(EngineError)
-    async def engine_failed(request: Request, exc: EngineError) -> Response:
-        return _error(500, "EngineError", str(exc))
+    async def cannot_decide(request: Request, exc: EngineError) -> Response:
+        # like the CLI's exit 2: a case these rules cannot decide (e.g. dated before any
+        # parameter is in force) is bad input for them, not a failure of the server
+        return _error(422, "EngineError", str(exc))
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:
