@@ -32,7 +32,7 @@ __all__ = ["PAGE_CSP", "REPORT_CSP", "page_router", "render_page"]
 LANGS = ("zh", "en")
 LANG_COOKIE = "adjudicate_lang"
 ARBITRATOR_COOKIE = "adjudicate_arbitrator"
-PAGE_SIZE = 50
+PAGE_SIZE = 40
 # the pages load nothing from anywhere: inline CSS only, forms post to this server, the report
 # is framed from this server
 PAGE_CSP = (

@@ -280,7 +280,7 @@ class Store:
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        with closing(sqlite3.connect(self.path, timeout=30, isolation_level=None)) as conn:
+        with closing(sqlite3.connect(self.path, timeout=10.0, isolation_level=None)) as conn:
             conn.execute("PRAGMA foreign_keys = ON")
             yield conn
 
