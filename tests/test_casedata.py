@@ -31,3 +31,10 @@ def test_an_amount_too_long_for_a_json_number_is_refused_not_rounded() -> None:
     assert str(error.value) == (
         "amount 12345678901234567.89 cannot be written as an exact JSON number"
     )
+
+
+def test_the_rulings_a_decision_may_name_are_those_the_case_file_contract_reads() -> None:
+    from engine import casefile
+    from engine.ruling import RULINGS
+
+    assert casefile._RULINGS == RULINGS

@@ -316,7 +316,7 @@ class _DecisionForm:
         self.decided_by = self._text(fields, "decided_by", _MAX_NAME, required=True)
         self.reason = self._text(fields, "reason", _MAX_REASON)
         ruling = fields.get("ruling")
-        if ruling in (None, ""):
+        if ruling is None:
             ruling = rec.ruling
         elif ruling not in RULINGS:
             self.problem("ruling", f"{_shown(ruling)} is not one of {', '.join(RULINGS)}")
@@ -347,16 +347,17 @@ class _DecisionForm:
         if not isinstance(value, str):
             self.problem(name, f"expected text, got {_shown(value)}")
             return ""
+        if len(value) > limit:
+            self.problem(name, f"longer than {limit} characters", "shorten it")
+            return ""
         text = value.strip()
         if required and not text:
             self.problem(name, "required field is blank", "who decides: your name")
-        if len(text) > limit:
-            self.problem(name, f"longer than {limit} characters", "shorten it")
         return text
 
     def _amount(self, fields: Mapping[str, Any], name: str, default: Decimal | None) -> Decimal:
         value = fields.get(name)
-        if value is None or value == "":
+        if value is None:
             return default if default is not None else Decimal("0.00")
         hint = "an amount in CNY, e.g. 12.50"
         if isinstance(value, bool) or not isinstance(value, str | int | float):

@@ -270,8 +270,10 @@ def page_router(desk: Desk) -> APIRouter:
             "decided_by": decided_by, "ruling": ruling, "refund_amount": refund_amount,
             "compensation_amount": compensation_amount, "reason": reason,
         }  # fmt: skip
-        # accepting ignores the ruling and amounts in the form: the recommendation stands
-        fields = {"decided_by": decided_by, "reason": reason} if action == "accept" else form
+        # accepting ignores the ruling and amounts in the form: the recommendation stands;
+        # a field left empty in the form is a field not given
+        chosen = ("decided_by", "reason") if action == "accept" else tuple(form)
+        fields = {name: form[name] for name in chosen if form[name] != ""}
         try:
             desk.decide(id, fields, source="decision")
         except DecisionError as exc:

@@ -14,7 +14,13 @@ from engine.ruling import RULINGS
 
 __all__ = ["components"]
 
-_TIME = {"type": "string", "format": "date-time", "description": "ISO-8601 with a UTC offset"}
+# no "format": date-time (RFC 3339): the contract reads ISO-8601 with a UTC offset, a wider set,
+# and a schema narrower than the reader would call valid documents invalid
+_TIME = {
+    "type": "string",
+    "description": "ISO-8601 with a UTC offset",
+    "examples": ["2024-03-01T10:00:00+08:00"],
+}
 _AMOUNT = {"type": "number", "minimum": 0, "description": "CNY, at most two decimal places"}
 _TEXT = {"type": "string"}
 _NAME = {"type": "string", "minLength": 1}
@@ -245,13 +251,13 @@ def _decision_request() -> dict[str, Any]:
         {
             "decided_by": {**_NAME, "maxLength": 200, "description": "the arbitrator"},
             "ruling": {
-                "enum": list(RULINGS),
-                "description": "omitted: the recommended ruling (the recommendation accepted)",
+                "enum": [*RULINGS, None],
+                "description": "omitted or null: the recommended ruling",
             },
-            "refund_amount": _AMOUNT,
-            "compensation_amount": _AMOUNT,
+            "refund_amount": _nullable({"anyOf": [_AMOUNT, {"type": "string"}]}),
+            "compensation_amount": _nullable({"anyOf": [_AMOUNT, {"type": "string"}]}),
             "reason": {
-                "type": "string",
+                "type": ["string", "null"],
                 "maxLength": 4000,
                 "description": "required when the decision differs from the recommendation",
             },
