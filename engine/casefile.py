@@ -710,16 +710,17 @@ def load_case(path: str | Path) -> Case:
     return parse_case(raw, source=name, fmt=_FORMATS[suffix])
 
 
-def iter_jsonl(path: str | Path) -> Iterator[Case | CaseFileError]:
+def iter_jsonl(path: str | Path, *, source: str | None = None) -> Iterator[Case | CaseFileError]:
     """Cases from a JSON Lines file (.jsonl or .jsonl.gz), one per non-blank line.
 
-    A bad line yields a CaseFileError located at ``path:LINE`` and the iteration goes on; a file
-    that cannot be read, or a gzip stream that breaks off, yields one error and ends.
+    A bad line yields a CaseFileError located at ``path:LINE`` (``source:LINE`` when given, e.g.
+    the name of an uploaded file kept in a temporary one) and the iteration goes on; a file that
+    cannot be read, or a gzip stream that breaks off, yields one error and ends.
     """
-    name, lineno = str(path), 0
+    name, lineno = source or str(path), 0
     try:
         stream: io.BufferedIOBase = (
-            gzip.open(path, "rb") if name.lower().endswith(".gz") else open(path, "rb")
+            gzip.open(path, "rb") if str(path).lower().endswith(".gz") else open(path, "rb")
         )
         with stream:
             for lineno, raw in enumerate(stream, 1):

@@ -22,7 +22,14 @@ from engine.rules.program import Program
 from engine.ruling import Ruling
 from engine.yamlsource import SafeLoader
 
-__all__ = ["REPORT_FORMATS", "REPORTS_DIR", "render_report", "render_summary", "render_trace"]
+__all__ = [
+    "REPORT_FORMATS",
+    "REPORTS_DIR",
+    "render_report",
+    "render_summary",
+    "render_template",
+    "render_trace",
+]
 
 REPORTS_DIR = Path(__file__).resolve().parent.parent / "reports"
 REPORT_FORMATS = {"md": "report.md.j2", "html": "report.html.j2"}
@@ -112,3 +119,9 @@ def render_report(
     if fmt not in REPORT_FORMATS:
         raise ValueError(f"report format must be one of {sorted(REPORT_FORMATS)}, not {fmt!r}")
     return _render(REPORT_FORMATS[fmt], folder, r=context, lang=lang) + "\n"
+
+
+def render_template(name: str, folder: Path | None = None, **context: Any) -> str:
+    """Any other template of the reports folder (the web desk's pages, ``web/*.html.j2``), in
+    the same sandboxed, autoescaping environment and with the same message catalogue."""
+    return _render(name, folder, **context)

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 __all__ = [
+    "RULINGS",
     "EvidenceFinding",
     "IssueFinding",
     "NextStep",
@@ -16,6 +17,12 @@ __all__ = [
     "RulesRef",
     "ruling_json",
 ]
+
+# CONTRACT.md: what ``ruling`` is one of
+RULINGS = (
+    "refund", "partial_refund", "return_and_refund", "exchange", "compensate", "pay_seller",
+    "not_admissible", "withdrawn", "appeal_rejected", "request_evidence", "refer_to_arbitrator",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,0 +1,260 @@
+"""The HTTP API, version 1: score a case file, keep cases and record decisions, over the desk.
+
+Bodies are casefile/1 documents (JSON, or YAML with a YAML content type) checked by
+engine.casefile, so a bad one gets the same located message as ``adjudicate score`` (422).
+Routes are thin: each reads its input, calls the desk, and writes JSON.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from engine.report import AUDIENCES
+from engine.ruling import RULINGS, ruling_json
+from engine.web.desk import Desk
+from engine.web.store import STATUSES, StoredCase
+
+__all__ = ["YAML_TYPES", "api_router", "body_format", "case_record"]
+
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
+
+
+def _ref(name: str) -> dict[str, Any]:
+    return {"schema": {"$ref": f"#/components/schemas/{name}"}}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": _ref("Error")}}
+
+
+_CASE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": _ref("CaseFile"), "application/yaml": _ref("CaseFile")},
+    }
+}
+_BAD_CASE = _error(
+    "a case file that breaks casefile/1, located like the command line's errors; or a case the "
+    "rules cannot decide (EngineError)"
+)
+_NOT_FOUND = _error("no case with this id")
+
+
+def body_format(request: Request) -> Literal["yaml", "json"]:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return "yaml" if content_type in YAML_TYPES else "json"
+
+
+def case_record(stored: StoredCase, *, full: bool = False, decisions: Any = ()) -> dict[str, Any]:
+    """A case on the desk as the API shows it; ``full`` adds the document and every decision."""
+    rec = stored.recommendation
+    out: dict[str, Any] = {
+        "id": stored.id,
+        "case_id": stored.case_id,
+        "platform": stored.platform,
+        "dispute_type": stored.dispute_type,
+        "status": stored.status,
+        "source": stored.source,
+        "imported_at": stored.imported_at,
+        "recommendation": rec.as_dict() if rec else None,
+        "decision": stored.decision.as_dict() if stored.decision else None,
+    }
+    if full:
+        out["case"] = stored.data()
+        out["decisions"] = [d.as_dict() for d in decisions]
+    return out
+
+
+def api_router(desk: Desk) -> APIRouter:
+    router = APIRouter(prefix="/v1", tags=["v1"])
+
+    @router.post(
+        "/score",
+        summary="Score a case file: its ruling/1, or its report",
+        openapi_extra=_CASE_BODY,
+        responses={
+            200: {
+                "description": "the ruling (ruling/1), or the report asked for with ?report=",
+                "content": {
+                    "application/json": _ref("Ruling"),
+                    "text/html": {"schema": {"type": "string"}},
+                    "text/markdown": {"schema": {"type": "string"}},
+                },
+            },
+            422: _BAD_CASE,
+        },
+    )
+    async def score(
+        request: Request,
+        report: Annotated[
+            Literal["html", "md"] | None, Query(description="return this report instead")
+        ] = None,
+        lang: Annotated[Literal["zh", "en"], Query(description="language of the report")] = "zh",
+        audience: Annotated[
+            Literal["arbitrator", "buyer", "seller"], Query(description="who the report is for")
+        ] = "arbitrator",
+        source: Annotated[
+            str,
+            Query(
+                min_length=1,
+                max_length=200,
+                description="the document's name in error messages, e.g. its file name",
+            ),
+        ] = "body",
+    ) -> Response:
+        assert audience in AUDIENCES
+        raw, fmt = await request.body(), body_format(request)
+
+        def work() -> str:
+            scored = desk.score(desk.parse(raw, source=source, fmt=fmt))
+            if report is None:
+                return ruling_json(scored.ruling)
+            return desk.report(scored, fmt=report, lang=lang, audience=audience)
+
+        text = await run_in_threadpool(work)
+        if report is None:
+            return Response(text, media_type="application/json")
+        media = "text/html" if report == "html" else "text/markdown"
+        return Response(text, media_type=f"{media}; charset=utf-8")
+
+    @router.post(
+        "/cases",
+        summary="Put a case on the desk: scored and stored, pending a decision",
+        status_code=201,
+        openapi_extra=_CASE_BODY,
+        responses={
+            201: {"description": "stored", "content": {"application/json": _ref("CaseRecord")}},
+            200: {
+                "description": "the same case was already stored",
+                "content": {"application/json": _ref("CaseRecord")},
+            },
+            409: _error("a case with this case_id is stored with other content"),
+            422: _BAD_CASE,
+        },
+    )
+    async def add_case(
+        request: Request,
+        source: Annotated[
+            str, Query(min_length=1, max_length=200, description="the document's name")
+        ] = "body",
+    ) -> Response:
+        raw, fmt = await request.body(), body_format(request)
+
+        def work() -> tuple[dict[str, Any], bool]:
+            imported = desk.add(desk.parse(raw, source=source, fmt=fmt), source=source)
+            return case_record(desk.case(imported.id)), imported.created
+
+        record, created = await run_in_threadpool(work)
+        return JSONResponse(
+            record,
+            status_code=201 if created else 200,
+            headers={"location": f"/v1/cases/{record['id']}"},
+        )
+
+    @router.get(
+        "/cases",
+        summary="Cases on the desk, newest first, with filters",
+        responses={
+            200: {"description": "a page", "content": {"application/json": _ref("CaseList")}}
+        },
+    )
+    def list_cases(
+        dispute_type: Annotated[str | None, Query(max_length=200)] = None,
+        ruling: Annotated[Literal[RULINGS] | None, Query()] = None,  # type: ignore[valid-type]
+        status: Annotated[Literal[STATUSES] | None, Query()] = None,  # type: ignore[valid-type]
+        case_id: Annotated[str | None, Query(max_length=200)] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        offset: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    ) -> dict[str, Any]:
+        cases, total = desk.store.cases(
+            desk.digest,
+            dispute_type=dispute_type,
+            ruling=ruling,
+            status=status,
+            case_id=case_id,
+            limit=limit,
+            offset=offset,
+        )
+        return {"total": total, "cases": [case_record(c) for c in cases]}
+
+    @router.get(
+        "/cases/{id}",
+        summary="One case: the document, the recommendation and every decision",
+        responses={
+            200: {"description": "the case", "content": {"application/json": _ref("CaseRecord")}},
+            404: _NOT_FOUND,
+        },
+    )
+    def get_case(id: Annotated[int, Path(ge=1, le=2**62)]) -> dict[str, Any]:
+        stored = desk.case(id)
+        return case_record(stored, full=True, decisions=desk.store.decisions(id))
+
+    @router.post(
+        "/cases/{id}/decision",
+        summary="Record the arbitrator's decision: accept or override the recommendation",
+        status_code=201,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": _ref("DecisionRequest")},
+            }
+        },
+        responses={
+            201: {"description": "recorded", "content": {"application/json": _ref("Decision")}},
+            404: _NOT_FOUND,
+            422: _error("a decision that cannot be recorded (each field's problem named)"),
+        },
+    )
+    async def decide(request: Request, id: Annotated[int, Path(ge=1, le=2**62)]) -> Response:
+        fields = _json_object(await request.body())
+        decision = await run_in_threadpool(desk.decide, id, fields, source="body")
+        return JSONResponse(decision.as_dict(), status_code=201)
+
+    @router.get(
+        "/rules",
+        summary="The rules this server scores with",
+        responses={200: {"description": "rules", "content": {"application/json": _ref("Rules")}}},
+    )
+    def rules() -> dict[str, Any]:
+        return desk.rules()
+
+    @router.get(
+        "/decisions/export",
+        summary="Decided cases as JSON Lines: casefile/1 with the decision filled in",
+        responses={
+            200: {
+                "description": "one casefile/1 document a line",
+                "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+            }
+        },
+    )
+    def export() -> Response:
+        out = io.StringIO()
+        desk.export_decisions(out)
+        return Response(
+            out.getvalue(),
+            media_type="application/x-ndjson",
+            headers={"content-disposition": 'attachment; filename="decisions.jsonl"'},
+        )
+
+    return router
+
+
+class BodyError(ValueError):
+    """A request body that is not the JSON object a route expects."""
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise BodyError(f"body: invalid JSON: {str(exc).split(';')[0]}") from exc
+    if not isinstance(data, dict):
+        raise BodyError("body: expected a JSON object of decision fields")
+    return data

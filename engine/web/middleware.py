@@ -1,0 +1,202 @@
+"""What every request passes before a route sees it: the body size limit, the bearer token,
+and the same-origin check for requests that change something.
+
+Plain ASGI middleware (no parsing of HTTP here: the server and Starlette do that). Errors are
+JSON, ``{"error": {"type", "message"}}``, like every other error of the API; a browser asking for
+a page without the token is sent to the login form instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterable
+from http.cookies import SimpleCookie
+from urllib.parse import quote, urlsplit
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["BodyLimit", "SameOrigin", "SecurityHeaders", "TokenAuth", "session_value"]
+
+SESSION_COOKIE = "adjudicate_session"
+_UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+async def _send_error(
+    send: Send, status: int, kind: str, message: str, headers: Iterable[tuple[bytes, bytes]] = ()
+) -> None:
+    body = json.dumps({"error": {"type": kind, "message": message}}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+class BodyLimit:
+    """Refuse a request body over ``limit`` bytes (``uploads`` for the upload routes) with 413:
+    at once when Content-Length says so, otherwise (chunked) as soon as it has read that much."""
+
+    def __init__(
+        self, app: ASGIApp, *, limit: int, uploads: int, upload_paths: tuple[str, ...] = ()
+    ) -> None:
+        self.app, self.limit, self.uploads, self.upload_paths = app, limit, uploads, upload_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.uploads if scope["path"] in self.upload_paths else self.limit
+        message = f"the request body is larger than {limit} bytes"
+        length = _header(scope, b"content-length")
+        if length is not None:
+            if not length.isdigit() or int(length) > limit:
+                await _send_error(send, 413, "PayloadTooLarge", message)
+                return
+            await self.app(scope, receive, send)  # the server reads no more than it says
+            return
+        # no length given: read the body here, within the limit, then hand it on
+        chunks: list[Message] = []
+        size = 0
+        while True:
+            chunk = await receive()
+            if chunk["type"] != "http.request":
+                chunks.append(chunk)
+                break
+            size += len(chunk.get("body", b""))
+            if size > limit:
+                await _send_error(send, 413, "PayloadTooLarge", message)
+                return
+            chunks.append(chunk)
+            if not chunk.get("more_body", False):
+                break
+
+        async def replay() -> Message:
+            return chunks.pop(0) if chunks else await receive()
+
+        await self.app(scope, replay, send)
+
+
+def session_value(token: str) -> str:
+    """The login cookie's value: derived from the token, so the token itself is not stored in
+    the browser, and changing the token ends every session."""
+    return hmac.new(token.encode(), b"adjudicate desk session", hashlib.sha256).hexdigest()
+
+
+class TokenAuth:
+    """Every route needs ``Authorization: Bearer <token>`` or the session cookie set by the
+    login form, except the login form itself. A page request without either is redirected to
+    the login form; anything else gets 401."""
+
+    def __init__(self, app: ASGIApp, *, token: str, open_paths: tuple[str, ...] = ()) -> None:
+        self.app, self.open_paths = app, open_paths
+        self._token = token.encode()
+        self._session = session_value(token).encode()
+
+    def _allowed(self, scope: Scope) -> bool:
+        auth = _header(scope, b"authorization") or ""
+        scheme, _, credentials = auth.partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(
+            credentials.strip().encode("latin-1"), self._token
+        ):
+            return True
+        cookie = SimpleCookie()
+        try:
+            cookie.load(_header(scope, b"cookie") or "")
+        except Exception:  # a malformed Cookie header is no session
+            return False
+        morsel = cookie.get(SESSION_COOKIE)
+        return morsel is not None and hmac.compare_digest(
+            morsel.value.encode("latin-1", "replace"), self._session
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.open_paths or self._allowed(scope):
+            await self.app(scope, receive, send)
+            return
+        page = scope["method"] == "GET" and not scope["path"].startswith(("/v1/", "/openapi"))
+        if page and "text/html" in (_header(scope, b"accept") or ""):
+            target = scope["path"] + (
+                "?" + scope["query_string"].decode("latin-1") if scope["query_string"] else ""
+            )
+            location = "/login?next=" + quote(target, safe="")
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 303,
+                    "headers": [(b"location", location.encode()), (b"content-length", b"0")],
+                }
+            )
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await _send_error(
+            send,
+            401,
+            "Unauthorized",
+            "this desk needs a token: send 'Authorization: Bearer <token>' (the token the "
+            "server was started with) or log in at /login",
+            [(b"www-authenticate", b'Bearer realm="adjudicate"')],
+        )
+
+
+class SameOrigin:
+    """A request that changes something (POST, ...) and says where it comes from (Origin)
+    must come from this server's own pages: another site's form cannot record a decision
+    through the arbitrator's browser. Clients that send no Origin (curl, the case system) pass."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in _UNSAFE:
+            origin = _header(scope, b"origin")
+            host = _header(scope, b"host")
+            if origin is not None and (origin == "null" or urlsplit(origin).netloc != host):
+                await _send_error(
+                    send,
+                    403,
+                    "Forbidden",
+                    f"a {scope['method']} from another origin ({origin}) is refused",
+                )
+                return
+        await self.app(scope, receive, send)
+
+
+class SecurityHeaders:
+    """On every answer: no content-type sniffing; no referrer sent to another site."""
+
+    # same-origin, not no-referrer: with no-referrer a browser sends "Origin: null" on its own
+    # form posts, which SameOrigin must refuse
+    HEADERS = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin"))
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {bytes(name).lower() for name, _ in message.get("headers", ())}
+                extra = [(k, v) for k, v in self.HEADERS if k not in names]
+                message = {**message, "headers": [*message.get("headers", ()), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -1,0 +1,132 @@
+"""End to end: `adjudicate serve` started for real, its pages driven in headless Chromium
+(Debian's, through playwright; no browser is downloaded): import a case, open it, override the
+recommendation, see the override on the agreement page. Screenshots of the queue and the case
+page are taken on the way (ADJUDICATE_SCREENSHOTS=docs writes them into docs/).
+
+Skipped when Chromium is missing, unless ADJUDICATE_REQUIRE_BROWSER=1 (set by .ci/run)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, RULES
+from webdesk import LATE, QUALITY, RECEIPT
+
+
+def _chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    reason = "Chromium is not installed (apt-get install -y chromium; .ci/setup does it)"
+    if os.environ.get("ADJUDICATE_REQUIRE_BROWSER") == "1":
+        pytest.fail(reason + ", and ADJUDICATE_REQUIRE_BROWSER=1 requires it")
+    pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    """`adjudicate serve` on a free loopback port with a fresh database; its base URL."""
+    port = _free_port()
+    log = (tmp_path / "serve.log").open("w")
+    command = [sys.executable, "-m", "engine.cli", "serve", "--rules", str(RULES),
+               "--db", str(tmp_path / "desk.sqlite3"), "--port", str(port)]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("ADJUDICATE_TOKEN", None)
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):  # up to 20 s for the rules to load and the port to open
+            if process.poll() is not None:
+                break
+            try:
+                with urllib.request.urlopen(base + "/v1/rules", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("the server did not answer in 20 s")
+        if process.poll() is not None:
+            pytest.fail("the server stopped: " + (tmp_path / "serve.log").read_text())
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        log.close()
+
+
+def test_an_arbitrator_imports_opens_and_overrides_a_case(server: str, tmp_path: Path) -> None:
+    browser_path = _chromium()
+    sync_api = pytest.importorskip("playwright.sync_api")
+    shots = Path(os.environ.get("ADJUDICATE_SCREENSHOTS") or tmp_path)
+    flags = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync"]  # fmt: skip
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=browser_path, args=flags)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(server + "/?lang=en")
+            assert page.locator("#empty").inner_text() == "No case matches."
+
+            # import three case files through the form
+            page.locator("#import input[type=file]:not([webkitdirectory])").set_input_files(
+                [str(QUALITY), str(RECEIPT), str(LATE)]
+            )
+            page.locator("#import button[type=submit]").click()
+            page.wait_for_url("**/import")
+            assert page.locator("#imported li").count() == 3
+            page.goto(server + "/?lang=zh")  # the screenshots in Chinese, as arbitrators see it
+            assert page.locator("#cases tbody tr").count() == 3
+            page.screenshot(path=str(shots / "web-queue.png"), full_page=True)
+
+            # open the quality case
+            page.get_by_role("link", name="TB-2024-000305").click()
+            assert page.locator("#recommendation .headline").inner_text() == "退货退款"
+            frame = page.frame_locator("#report")
+            assert "TB-2024-000305" in frame.locator("h1").inner_text()
+            page.screenshot(path=str(shots / "web-case.png"), full_page=False)
+            page.goto(page.url + "?lang=en")
+
+            # override: a refund without return, with a reason
+            form = page.locator("#decide")
+            form.locator("input[name=decided_by]").fill("王芳")
+            form.locator("select[name=ruling]").select_option("refund")
+            form.locator("input[name=refund_amount]").fill("299.00")
+            form.locator("textarea[name=reason]").fill("卖家同意买家保留商品 <script>x</script>")
+            form.locator("#override").click()
+            row = page.locator("#decisions tbody tr").first
+            assert "overridden" in row.inner_text()
+            assert "卖家同意买家保留商品 <script>x</script>" in row.inner_text()  # text, not markup
+
+            # the agreement page counts it
+            page.locator("#nav-agreement").click()
+            assert page.locator("#overall").inner_text() == (
+                "1 cases decided, 0 agree with the recommendation (0.0%)"
+            )
+            assert page.locator("#by-type tbody tr").first.inner_text().split("\t") == [
+                "quality problem quality", "1", "0", "0.0%",
+            ]  # fmt: skip
+            assert page.locator("#chart rect").count() == 2
+        finally:
+            browser.close()
+    for name in ("web-queue.png", "web-case.png"):
+        assert (shots / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
