@@ -135,9 +135,15 @@ def _prepare(out: str, manifest: dict[str, Any], options: Mapping[str, Any]) -> 
                     f"{out} holds the results of another run ({key}: {earlier.get(key)!r}, "
                     f"now {manifest[key]!r}); use another --out, or delete it to start over"
                 )
-    fs.makedirs(f"{root.rstrip('/')}/shards", exist_ok=True)
-    _remove_temporaries(out, options)
-    write_atomic(f"{out.rstrip('/')}/run.json", _json(manifest), options)
+    try:
+        fs.makedirs(f"{root.rstrip('/')}/shards", exist_ok=True)
+        _remove_temporaries(out, options)
+        write_atomic(f"{out.rstrip('/')}/run.json", _json(manifest), options)
+    except OSError as exc:
+        raise BatchError(
+            f"{out}: cannot write the results there ({exc.strerror or exc}); choose a folder "
+            "you can write to, with free space"
+        ) from exc
 
 
 def _remove_temporaries(out: str, options: Mapping[str, Any]) -> None:
@@ -177,6 +183,11 @@ def run_archive(
     quarantined: list[Quarantine] = []
     try:
         _drive(todo, job, backend, max_attempts, show, quarantined)
+    except OSError as exc:  # a full disk, a folder that became read-only
+        raise BatchError(
+            f"{job.out}: cannot write the results ({exc.strerror or exc}); the shards finished "
+            "so far are kept: free space or fix the folder, then run the same command to resume"
+        ) from exc
     finally:
         show.stop()
     _remove_temporaries(job.out, options)
