@@ -63,6 +63,9 @@ _MAX_VALUE_DEPTH = 32  # nesting inside evidence attributes
 # digits, integers inside the 64-bit range durable_rules saturates at): far above any real order.
 MAX_AMOUNT = Decimal(10) ** 12  # CNY
 MAX_COUNT = 10**6  # prior interventions, promised shipping hours
+MAX_CASE_BYTES = 4 << 20  # one case file, or one line of JSON Lines
+MAX_EVIDENCE = 1_000  # items in one case (durable_rules' cost grows with items x rules)
+MAX_TEXT = 100_000  # characters in one text value (a chat log's text, a reason)
 # PyYAML's C composer recurses on the C stack and kills the process past ~20,000 nested
 # collections (far fewer in a thread with a small stack). A document cannot nest deeper than it
 # has openers, so a text with many of them is scanned first, event by event: libyaml's parser
@@ -500,6 +503,9 @@ def _attributes(chk: _Checker, value: object, path: FieldPath, depth: int = 0) -
 
 
 def _json_value(chk: _Checker, value: object, path: FieldPath, depth: int) -> Any:
+    if isinstance(value, str) and len(value) > MAX_TEXT:
+        chk.report(path, f"the text is {len(value):,} characters, more than {MAX_TEXT:,}")
+        return None
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, float) and math.isfinite(value):
@@ -543,6 +549,11 @@ def _evidence_item(chk: _Checker, value: object, path: FieldPath) -> Any:
 
 
 def _evidence(chk: _Checker, value: object, path: FieldPath) -> Any:
+    if isinstance(value, list) and len(value) > MAX_EVIDENCE:
+        raise _Invalid(
+            f"{len(value):,} evidence items, more than a case may have ({MAX_EVIDENCE:,})",
+            "split the submissions, or check the case for repeated items",
+        )
     items = _list(_evidence_item)(chk, value, path)
     seen: dict[str, int] = {}
     for i, item in enumerate(value if isinstance(value, list) else ()):
@@ -682,6 +693,12 @@ def parse_case(text: str | bytes, *, source: str, fmt: Literal["yaml", "json"]) 
         raise ValueError(f"fmt must be 'yaml' or 'json', not {fmt!r}")
     # A str is checked like bytes: a lone surrogate in it is no more text than a stray byte.
     raw = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
+    if len(raw) > MAX_CASE_BYTES:
+        raise _error(
+            SourceLoc(path=source),
+            f"the case is {len(raw):,} bytes, more than a case file may be ({MAX_CASE_BYTES:,})",
+            hint="attach large files by name (evidence files), not inside the case file",
+        )
     text = _decode(raw, source)
     if not text.strip():
         raise _error(SourceLoc(path=source), "the file is empty", hint=_ONE_CASE)

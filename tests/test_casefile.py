@@ -577,3 +577,35 @@ def test_an_amount_beyond_any_real_order_is_a_located_error() -> None:
         "any order this engine takes (1,000,000,000,000 CNY)\n"
         "    check the amount; it is probably a typing error"
     )
+
+
+LIMITS = {
+    "a text too long": (
+        lambda base: base.replace("本人从未收到包裹", "x" * 100_001),
+        "long.yaml:43:13: evidence[0].attributes.text: the text is 100,015 characters, more "
+        "than 100,000",
+    ),
+    "too many evidence items": (
+        lambda base: base.replace("evidence:\n", "evidence:\n" + "".join(
+            f"  - {{id: X{i}, party: buyer, kind: statement, "
+            f"submitted_at: '2024-03-06T10:20:00+08:00'}}\n" for i in range(1001)
+        )),
+        "many.yaml:38:3: evidence: 1,003 evidence items, more than a case may have (1,000)\n"
+        "    split the submissions, or check the case for repeated items",
+    ),
+    "a file too large": (
+        lambda base: base + "#" + "x" * (5 << 20),
+        "big.yaml: the case is 5,244,871 bytes, more than a case file may be (4,194,304)\n"
+        "    attach large files by name (evidence files), not inside the case file",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(LIMITS))
+def test_input_limits_are_located_errors(name: str) -> None:
+    make, message = LIMITS[name]
+    base = Path(__file__).parent.parent / "casefiles" / "not-received-valid-receipt.yaml"
+    source = message.split(":")[0]
+    with pytest.raises(CaseFileError) as caught:
+        parse_case(make(base.read_text(encoding="utf-8")), source=source, fmt="yaml")
+    assert str(caught.value) == message
