@@ -760,6 +760,10 @@ def parse_jsonl_line(raw: bytes, *, source: str, line: int) -> Case:
     """Parse and validate the case on line ``line`` of the JSON Lines file ``source``; problems
     are located at ``source:line``."""
     loc = SourceLoc(path=source, line=line)
+    if len(raw) > MAX_CASE_BYTES:
+        raise _error(
+            loc, f"the line is {len(raw):,} bytes, more than a case may be ({MAX_CASE_BYTES:,})"
+        )
     data = _load_json(_decode(raw.rstrip(b"\r\n"), source, line), source, loc)
     return case_from_data(data, source=source, locate=lambda _path: loc)
 
