@@ -9,10 +9,11 @@ A value that is missing is left out of the fact (durable_rules treats ``None`` a
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import PurePosixPath
 from typing import Any
@@ -130,8 +131,14 @@ class FactPlan:
     def __init__(self, program: Program) -> None:
         self.program = program
         self._closures: dict[int, Compiled] = {}
-        self._params: dict[tuple[str, str], Resolved] = {}
+        self._params: dict[tuple[str, int], Resolved] = {}
         self.timezone = policy_timezone(program)
+        changes = {v.since for p in program.parameters for v in p.values}
+        for profile in program.profiles:
+            changes.add(profile.since or "")
+            if profile.until:  # the day after 'until' starts a new period
+                changes.add((date.fromisoformat(profile.until) + timedelta(days=1)).isoformat())
+        self._boundaries = sorted(changes - {""})
         wanted = {fact_type: fields for fact_type, fields in program.fields}
         tables: dict[str, Mapping[str, Type]] = {
             **_TABLES,
@@ -203,12 +210,14 @@ class FactPlan:
         return None if expr is None else self.compiled(expr)(env)
 
     def parameters(self, platform: str, when: datetime) -> Resolved:
-        """The parameters in force for a case (cached by platform and day)."""
-        key = (platform, when.astimezone(self.timezone).date().isoformat())
+        """The parameters in force for a case, cached by platform and by the period between two
+        dates on which some value or profile changes (an archive spans years of days)."""
+        day = when.astimezone(self.timezone).date().isoformat()
+        key = (platform, bisect.bisect_right(self._boundaries, day))
         found = self._params.get(key)
         if found is None:
             found = self._params[key] = resolve_parameters(self.program, platform, when)
-        return found
+        return found if found.day == day else replace(found, day=day)
 
 
 def _fact(fact_type: str, key: str, domain: Mapping[str, Any], fields: tuple[Field, ...]) -> Fact:
