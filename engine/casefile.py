@@ -5,12 +5,10 @@ from __future__ import annotations
 import difflib
 import gzip
 import io
-import json
 import math
 import re
 import zlib
-from collections import Counter
-from collections.abc import Callable, Generator, Hashable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from functools import partial
@@ -18,7 +16,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from yaml.nodes import MappingNode, Node, SequenceNode
 
 from engine.errors import CaseFileError, Problem
 from engine.model import (
@@ -42,13 +39,19 @@ __all__ = [
     "parse_jsonl_line",
 ]
 
-if not getattr(yaml, "__with_libyaml__", False):  # pragma: no cover - depends on the install
-    raise ImportError("engine.casefile needs PyYAML built with libyaml (yaml.CSafeLoader)")
-
-FieldPath = tuple[str | int, ...]
-Locate = Callable[[FieldPath], SourceLoc]
-_Marks = dict[int, tuple[int, int]]  # id(mapping) -> (line, column) where its node starts
-_Flaw = tuple[int, int, str, str, str]  # line, column, "key" | "value", message, hint
+from engine.casetext import (
+    FieldPath,
+    Locate,
+    _decode,
+    _dotted,
+    _error,
+    _load_json,
+    _load_yaml,
+    _Locator,
+    _Marks,
+    _prefixed,
+    _short,
+)
 
 _FORMATS: dict[str, Literal["yaml", "json"]] = {".yaml": "yaml", ".yml": "yaml", ".json": "json"}
 _JSONL = (".jsonl", ".jsonl.gz")
@@ -66,256 +69,9 @@ MAX_COUNT = 10**6  # prior interventions, promised shipping hours
 MAX_CASE_BYTES = 4 << 20  # one case file, or one line of JSON Lines
 MAX_EVIDENCE = 1_000  # items in one case (durable_rules' cost grows with items x rules)
 MAX_TEXT = 100_000  # characters in one text value (a chat log's text, a reason)
-# PyYAML's C composer recurses on the C stack and kills the process past ~20,000 nested
-# collections (far fewer in a thread with a small stack). A document cannot nest deeper than it
-# has openers, so a text with many of them is scanned first, event by event: libyaml's parser
-# keeps its stack on the heap.
-_OPENERS = ("[", "{", "- ", "? ", "-\t", "?\t")
-_SCAN_ABOVE, _MAX_NESTING = 1_000, 100
 
-
-class _Loader(yaml.CSafeLoader):
-    """The C safe loader, except that times stay strings, integers are plain decimals (so that
-    ``order_id: 0123`` stays "0123", not octal 83), and duplicate keys and aliases are recorded
-    as flaws instead of being resolved silently."""
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.marks: _Marks = {}
-        self.flaws: list[_Flaw] = []
-
-    def construct_object(self, node: Node, deep: bool = False) -> Any:
-        if node in self.constructed_objects or node in self.recursive_objects:
-            what = "anchors and aliases (&name, *name) are not supported in case files"
-            self.flaws.append((*_pos(node), "value", what, "write the value out where it is used"))
-            return None
-        return super().construct_object(node, deep)
-
-    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Hashable, Any]:
-        self.flatten_mapping(node)
-        mapping: dict[Hashable, Any] = {}
-        first: dict[Hashable, int] = {}
-        for key_node, value_node in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if not isinstance(key, Hashable):
-                raise yaml.constructor.ConstructorError(
-                    None, None, "found a key that is not a scalar", key_node.start_mark
-                )
-            if key in mapping:
-                what = f"duplicate key {_short(str(key))!r} (first at line {first[key]})"
-                hint = "remove one of them: a YAML reader would silently keep the last"
-                self.flaws.append((*_pos(key_node), "key", what, hint))
-            first.setdefault(key, key_node.start_mark.line + 1)
-            mapping[key] = self.construct_object(value_node, deep=deep)
-        return mapping
-
-    def construct_marked_map(self, node: MappingNode) -> Generator[dict[Hashable, Any], None, None]:
-        data: dict[Hashable, Any] = {}
-        self.marks[id(data)] = _pos(node)
-        yield data
-        data.update(self.construct_mapping(node))
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if not tag.endswith(("timestamp", ":int"))]
-    for first, resolvers in yaml.CSafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:int", re.compile(r"^[-+]?(0|[1-9][0-9]*)$"), list("-+0123456789")
-)
-_Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_marked_map)
-
-
-def _pos(node: Node) -> tuple[int, int]:
-    return node.start_mark.line + 1, node.start_mark.column + 1
-
-
-def _at(source: str, mark: Any) -> SourceLoc:
-    """A YAML mark (0-based) as a place in ``source`` (1-based); the file alone without one."""
-    if mark is None:
-        return SourceLoc(path=source)
-    return SourceLoc(path=source, line=mark.line + 1, column=mark.column + 1)
-
-
-def _compose(text: str) -> Node | None:
-    try:
-        return yaml.compose(text, Loader=_Loader)
-    except (yaml.YAMLError, ValueError, RecursionError):
-        return None
-
-
-def _load_yaml(text: str, source: str) -> tuple[object, _Marks]:
-    if sum(text.count(opener) for opener in _OPENERS) > _SCAN_ABOVE:
-        _check_nesting(text, source)
-    loader = _Loader(text)
-    try:
-        data = loader.get_single_data()
-    except yaml.YAMLError as exc:
-        raise _yaml_error(exc, text, source) from exc
-    except (ValueError, RecursionError) as exc:  # e.g. an integer of more than 4,300 digits
-        raise _error(SourceLoc(path=source), f"invalid YAML: {_reason(exc)}") from exc
-    finally:
-        loader.dispose()
-    if loader.flaws:
-        raise CaseFileError(_flaw_problems(text, source, loader.flaws))
-    return data, loader.marks
-
-
-def _check_nesting(text: str, source: str) -> None:
-    depth = 0
-    try:
-        for event in yaml.parse(text, Loader=_Loader):
-            depth += isinstance(event, yaml.CollectionStartEvent)
-            depth -= isinstance(event, yaml.CollectionEndEvent)
-            if depth > _MAX_NESTING:
-                message = f"the document is nested more than {_MAX_NESTING} levels deep"
-                raise _error(_at(source, event.start_mark), message)
-    except yaml.YAMLError:
-        pass  # loading reports it, located
-
-
-def _yaml_error(exc: yaml.YAMLError, text: str, source: str) -> CaseFileError:
-    loc, message, hint = SourceLoc(path=source), f"invalid YAML: {exc}", ""
-    if isinstance(exc, yaml.MarkedYAMLError):
-        mark, context = exc.problem_mark or exc.context_mark, exc.context_mark
-        loc = _at(source, mark)
-        problem = (exc.problem or exc.context or "").removeprefix("but ")
-        message, hint = f"invalid YAML: {problem}", exc.context or ""
-        if hint and context is not None and context is not mark:
-            hint += f" at line {context.line + 1}, column {context.column + 1}"
-    elif isinstance(exc, yaml.reader.ReaderError):  # libyaml counts its position in bytes
-        before = text.encode("utf-8", "surrogatepass")[: exc.position]
-        column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", "replace")) + 1
-        loc = SourceLoc(path=source, line=before.count(b"\n") + 1, column=column)
-        message, hint = f"invalid YAML: {exc.reason}", "remove the character"
-    return _error(loc, message, hint=hint)
-
-
-def _flaw_problems(text: str, source: str, flaws: list[_Flaw]) -> list[Problem]:
-    """Problems for the loader's flaws, with the field paths found by composing the text."""
-    paths: dict[tuple[str, int, int], FieldPath] = {}
-    root = _compose(text)
-    stack: list[tuple[FieldPath, Node]] = [((), root)] if root is not None else []
-    seen: set[int] = set()
-    while stack:  # not recursive, and in document order so that an anchor's path comes first
-        path, node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        paths.setdefault(("value", *_pos(node)), path)
-        children: list[tuple[FieldPath, Node]] = []
-        if isinstance(node, MappingNode):
-            for key_node, value_node in node.value:
-                children.append((path + (getattr(key_node, "value", "?"),), value_node))
-                paths[("key", *_pos(key_node))] = children[-1][0]
-        elif isinstance(node, SequenceNode):
-            children = [(path + (i,), item) for i, item in enumerate(node.value)]
-        stack.extend(reversed(children))
-    problems = []
-    for line, column, kind, message, hint in sorted(flaws):
-        dotted = _dotted(paths.get((kind, line, column), ()))
-        loc = SourceLoc(path=source, line=line, column=column)
-        problems.append(Problem(loc, _prefixed(dotted, message), path=dotted, hint=hint))
-    return problems
-
-
-class _Locator:
-    """Field path -> place in a YAML or JSON text. Mappings are found from the marks recorded
-    while loading; anything finer composes the text, once, which only a problem needs."""
-
-    def __init__(self, text: str, source: str, data: object, marks: _Marks) -> None:
-        self._text, self._source, self._data, self._marks = text, source, data, marks
-        self._root: Node | None = None
-        self._composed = False
-
-    def __call__(self, path: FieldPath) -> SourceLoc:
-        target = _follow(self._data, path)
-        if isinstance(target, dict) and id(target) in self._marks:
-            line, column = self._marks[id(target)]
-            return SourceLoc(path=self._source, line=line, column=column)
-        return self.find(path, key=False)
-
-    def find(self, path: FieldPath, *, key: bool) -> SourceLoc:
-        if not self._composed:
-            # Tabs may separate JSON tokens, not YAML ones, and never occur raw inside JSON
-            # strings: a space in their place keeps every column.
-            self._root, self._composed = _compose(self._text.replace("\t", " ")), True
-        node, key_node = self._root, None
-        if node is None:
-            return SourceLoc(path=self._source)
-        for segment in path:
-            found = _child(node, segment)
-            if found is None:
-                key_node = None
-                break
-            key_node, node = found
-        line, column = _pos(key_node if key and key_node is not None else node)
-        return SourceLoc(path=self._source, line=line, column=column)
-
-
-def _child(node: Node, segment: str | int) -> tuple[Node | None, Node] | None:
-    if isinstance(node, MappingNode):
-        matches = [(k, v) for k, v in node.value if getattr(k, "value", None) == str(segment)]
-        return matches[-1] if matches else None  # the last one wins, as when loading
-    if isinstance(node, SequenceNode) and isinstance(segment, int):
-        return (None, node.value[segment]) if 0 <= segment < len(node.value) else None
-    return None
-
-
-def _follow(data: object, path: FieldPath) -> object:
-    for segment in path:
-        if isinstance(data, dict) and segment in data:
-            data = data[segment]
-        elif isinstance(data, list) and isinstance(segment, int) and 0 <= segment < len(data):
-            data = data[segment]
-        else:
-            return None
-    return data
-
-
-def _load_json(text: str, source: str, loc: SourceLoc) -> object:
-    duplicates: list[str] = []
-
-    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        mapping = dict(items)
-        if len(mapping) != len(items):  # rare: only then count the keys
-            duplicates.extend(key for key, n in Counter(key for key, _ in items).items() if n > 1)
-        return mapping
-
-    try:
-        data = json.loads(text, object_pairs_hook=pairs)
-    except json.JSONDecodeError as exc:
-        line = loc.line + exc.lineno - 1 if loc.line else exc.lineno
-        at = SourceLoc(path=source, line=line, column=exc.colno)
-        raise _error(at, f"invalid JSON: {exc.msg}") from exc
-    except (ValueError, RecursionError) as exc:  # an integer of over 4,300 digits; deep nesting
-        reason = "nested too deeply" if isinstance(exc, RecursionError) else _reason(exc)
-        raise _error(loc, f"invalid JSON: {reason}") from exc
-    if duplicates:
-        hint = "remove one of them: a JSON reader would silently keep the last"
-        raise CaseFileError(
-            Problem(loc, f"duplicate key {_short(k)!r}", hint=hint) for k in duplicates
-        )
-    return data
-
-
-def _reason(exc: Exception) -> str:
-    return str(exc).split(";")[0] or type(exc).__name__  # no advice to call sys functions
-
-
-def _decode(raw: bytes, source: str, line: int = 1) -> str:
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        before = raw[: exc.start]
-        loc = SourceLoc(
-            path=source, line=line + before.count(b"\n"), column=exc.start - before.rfind(b"\n")
-        )
-        message = f"not UTF-8 text: byte 0x{raw[exc.start]:02x} cannot be decoded"
-        raise _error(loc, message, hint="save the file as UTF-8") from exc
-
-
-# --- the contract -------------------------------------------------------------------------------
+if not getattr(yaml, "__with_libyaml__", False):  # pragma: no cover - depends on the install
+    raise ImportError("engine.casefile needs PyYAML built with libyaml (yaml.CSafeLoader)")
 
 
 class _Invalid(Exception):
@@ -642,25 +398,6 @@ def _check(data: object, source: str, locate: Locate | None, case_loc: SourceLoc
         raise chk.error()
     fields.pop("format", None)
     return Case(**fields, source=case_loc)
-
-
-def _error(loc: SourceLoc, message: str, *, hint: str = "") -> CaseFileError:
-    return CaseFileError([Problem(loc, message, hint=hint)])
-
-
-def _dotted(path: FieldPath) -> str:
-    out = ""
-    for segment in path:
-        out += f"[{segment}]" if isinstance(segment, int) else f".{segment}" if out else segment
-    return out
-
-
-def _prefixed(dotted: str, message: str) -> str:
-    return f"{dotted}: {message}" if dotted else message
-
-
-def _short(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _describe(value: object) -> str:
