@@ -120,6 +120,16 @@ def compile_value(expr: Expr) -> Compiled:
     args = [compile_value(arg) for arg in expr.args]
     if op == "call":
         function = expr.value
+        if function == "first":  # the commonest call: no list, stop at the first value
+
+            def first(env: Env) -> Any:
+                for arg in args:
+                    value = arg(env)
+                    if value is not None:
+                        return value
+                return None
+
+            return first
         return lambda env: _call(function, [arg(env) for arg in args])
     if op == "neg":
         (inner,) = args
@@ -130,6 +140,17 @@ def compile_value(expr: Expr) -> Compiled:
 
         return negate
     left, right = args
+    kinds = {arg.type.name for arg in expr.args}
+    if op in ("add", "sub") and kinds <= {"time", "duration"}:  # deadlines: plain datetime maths
+        plus = op == "add"
+
+        def shift(env: Env) -> Any:
+            a, b = left(env), right(env)
+            if a is None or b is None:
+                return None
+            return a + b if plus else a - b
+
+        return shift
 
     def binary(env: Env) -> Any:
         a, b = left(env), right(env)
