@@ -13,9 +13,15 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from engine.compile.reference import atom_holds
 from engine.errors import EngineError
-from engine.facts import EvidenceStatus, FactPlan, IssueResult, Prepared, singleton_bindings
+from engine.facts import (
+    EvidenceStatus,
+    FactPlan,
+    IssueResult,
+    Prepared,
+    holds,
+    singleton_bindings,
+)
 from engine.firing import Firing
 from engine.params import policy_timezone
 from engine.rules.program import Effect, Rule
@@ -94,7 +100,7 @@ class Decider:
         if dtype.skips:
             bound = singleton_bindings(prepared)
             for name, condition in dtype.skips:
-                if any(all(atom_holds(a, bound) for a in atoms) for atoms in condition):
+                if holds(condition, bound):
                     skipped.add(name)
         for name, burden in dtype.burdens:
             issue = self.program.issue(name)
@@ -264,7 +270,7 @@ class Decider:
         top = max(e.priority for e in candidates.values())
         best = [(self.rules[rid], e) for rid, e in candidates.items() if e.priority == top]
         best.sort(key=lambda pair: pair[0].index)
-        outcomes = {_outcome_key(e) for _, e in best}
+        outcomes = {e.outcome_key() for _, e in best}
         if len(outcomes) > 1:
             listing = ", ".join(f"{r.id} ({e.ruling}, {r.loc})" for r, e in best)
             raise EngineError(
@@ -328,16 +334,6 @@ class Decider:
         if not isinstance(value, datetime):
             return None
         return value.astimezone(self.tz).isoformat()
-
-
-def _outcome_key(effect: Effect) -> tuple[Any, ...]:
-    return (
-        effect.ruling,
-        effect.refund,
-        effect.compensation,
-        effect.return_required,
-        effect.return_shipping_paid_by,
-    )
 
 
 def _decimal(value: Any) -> Decimal:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -22,10 +22,9 @@ from engine.compile.reference import atom_holds
 from engine.model import Case, Evidence, Record
 from engine.names import normalise_name, scripts
 from engine.params import Resolved, policy_timezone, resolve_parameters
-from engine.rules.expr import parse_duration
+from engine.rules.expr import Converter, converter, parse_duration
 from engine.rules.program import (
     KEY,
-    NUMBER_SCALE,
     TYPE,
     Atom,
     Derived,
@@ -40,6 +39,7 @@ from engine.rules.schema import (
     CASE_FIELDS,
     DISPUTE_FIELDS,
     EVIDENCE_FIELDS,
+    ISSUE_FIELDS,
     ORDER_FIELDS,
     SINGLETONS,
 )
@@ -58,7 +58,6 @@ __all__ = [
 
 Fact = dict[str, Any]
 _SAFE_INTEGER = 2**53
-Converter = Callable[[Any], Any]
 _TABLES: dict[str, Mapping[str, Type]] = {
     "order": ORDER_FIELDS, "dispute": DISPUTE_FIELDS, "appeal": APPEAL_FIELDS,
 }  # fmt: skip
@@ -82,30 +81,6 @@ class IssueResult:
     status: str  # proven | not_proven | inconclusive | contested | skipped
     supporting: tuple[str, ...]
     opposing: tuple[str, ...]
-
-
-def _scaled(scale: int) -> Converter:
-    def convert(value: Any) -> int:
-        return int((Decimal(value) * scale).to_integral_value(rounding=ROUND_HALF_UP))
-
-    return convert
-
-
-def _seconds(value: Any) -> int:
-    return int(value.total_seconds()) if isinstance(value, timedelta) else int(value)
-
-
-_CONVERTERS: dict[str, Converter] = {
-    "time": lambda value: int(value.timestamp()),
-    "duration": _seconds,
-    "money": _scaled(100),
-    "number": _scaled(NUMBER_SCALE),
-}
-
-
-def converter(type_: Type) -> Converter | None:
-    """How a domain value of ``type_`` becomes its fact form (None: unchanged)."""
-    return _CONVERTERS.get(type_.name)
 
 
 def holds(condition: tuple[tuple[Atom, ...], ...], bound: Mapping[str, Fact]) -> bool:
@@ -393,7 +368,8 @@ def round_facts(
                 fact["valid"] = status.valid
             facts.append(fact)
     if issues is not None and "issue" in types:
-        to_fact = _CONVERTERS["number"]
+        to_fact = converter(ISSUE_FIELDS["score"])
+        assert to_fact is not None
         for result in issues:
             facts.append({
                 TYPE: "issue", KEY: f"issue:{result.issue}", "name": result.issue,

@@ -54,7 +54,7 @@ class BuilderBase:
 
     # ------------------------------------------------------------ scopes
 
-    def scope(self, aliases: dict[str, Alias], *, values: bool) -> Scope:
+    def scope(self, aliases: dict[str, Alias]) -> Scope:
         fields: dict[str, dict[str, Type]] = {}
         dispute_fields = dict(DISPUTE_FIELDS)
         dispute_fields["type"] = Type("enum", tuple(self.dispute_types) or ("",))
@@ -82,7 +82,6 @@ class BuilderBase:
             aliases=all_aliases,
             fields=fields,
             predicates=self.predicates,
-            allow_values=values,
             failed=frozenset(self.failed_derived),
         )
 

@@ -260,7 +260,7 @@ class Declarations(BuilderBase):
                 )
 
     def declare_issues(self) -> None:
-        scope = self.scope({}, values=True)
+        scope = self.scope({})
         for name, body, owner in merged(self.ctx, self.docs, "issues"):
             loc = owner.key_loc(name)
             if not isinstance(body, LMap):
@@ -304,9 +304,7 @@ class Declarations(BuilderBase):
                 if isinstance(party, LMap):
                     unknown_keys(self.ctx, party, ("party", "unless"))
                     if "unless" in party:
-                        cond = self.cond(
-                            party["unless"], party.value_loc("unless"), self.scope({}, values=True)
-                        )
+                        cond = self.cond(party["unless"], party.value_loc("unless"), self.scope({}))
                         if cond is not None:
                             skips.append((issue, tuple(tuple(a) for a in cond)))
                     party = party.get("party")
@@ -367,7 +365,7 @@ class Declarations(BuilderBase):
             )
             aggregates = [k for k in ("latest", "earliest", "count") if k in body]
             if "value" in body and not aggregates:
-                scope = self.scope({}, values=True)
+                scope = self.scope({})
                 expr = self.value(body["value"], body.value_loc("value"), scope)
                 when: list[list[Atom]] | None = [[]]
                 if "when" in body:
@@ -395,9 +393,7 @@ class Declarations(BuilderBase):
                 )
                 return None
             agg = aggregates[0]
-            scope = self.scope(
-                {"evidence": Alias(name="evidence", fact_type="evidence")}, values=True
-            )
+            scope = self.scope({"evidence": Alias(name="evidence", fact_type="evidence")})
             of = None
             if agg != "count":
                 of = self.value(
@@ -421,7 +417,7 @@ class Declarations(BuilderBase):
                 where=tuple(tuple(a) for a in where),
                 loc=loc,
             )
-        expr = self.value(body, owner.value_loc(name), self.scope({}, values=True))
+        expr = self.value(body, owner.value_loc(name), self.scope({}))
         return None if expr is None else Derived(name=name, type=expr.type, expr=expr, loc=loc)
 
     # ------------------------------------------------------------ rules

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import difflib
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -32,6 +33,7 @@ from engine.rules.schema import TYPES
 
 __all__ = [
     "ExprError",
+    "converter",
     "Scope",
     "parse_condition",
     "parse_duration",
@@ -87,7 +89,6 @@ class Scope:
     aliases: dict[str, Alias]
     fields: dict[str, dict[str, Type]]  # alias -> field -> type
     predicates: list[Predicate] = field(default_factory=list)
-    allow_values: bool = True  # value expressions may use arithmetic and functions
     failed: frozenset[str] = frozenset()  # derived values that did not compile
 
     def field_type(self, alias: str, name: str, offset: int) -> Type:
@@ -169,22 +170,35 @@ def _parse_time(text: str) -> datetime | None:
     return value if value.tzinfo is not None else None
 
 
+Converter = Callable[[Any], Any]
+
+
+def _scaled(scale: int) -> Converter:
+    return lambda value: decimal_to_fact(Decimal(value), scale)
+
+
+def _seconds(value: Any) -> int:
+    return int(value.total_seconds()) if isinstance(value, timedelta) else int(value)
+
+
+_CONVERTERS: dict[str, Converter] = {
+    "time": lambda value: int(value.timestamp()),
+    "duration": _seconds,
+    "money": _scaled(100),
+    "number": _scaled(NUMBER_SCALE),
+    "list": tuple,
+}
+
+
+def converter(type_: Type) -> Converter | None:
+    """How a domain value of ``type_`` becomes its fact form (None: unchanged)."""
+    return _CONVERTERS.get(type_.name)
+
+
 def to_fact_value(value: Any, type_: Type) -> Any:
     """A domain value (datetime, Decimal, timedelta, ...) in the form facts hold it."""
-    if value is None:
-        return None
-    name = type_.name
-    if name == "time":
-        return int(value.timestamp())
-    if name == "duration":
-        return int(value.total_seconds()) if isinstance(value, timedelta) else int(value)
-    if name == "money":
-        return decimal_to_fact(Decimal(value), 100)
-    if name == "number":
-        return decimal_to_fact(Decimal(value), NUMBER_SCALE)
-    if name == "list":
-        return tuple(value)
-    return value
+    convert = converter(type_)
+    return value if value is None or convert is None else convert(value)
 
 
 def _const_for(value: Any, type_: Type, text: str, offset: int) -> Any:

@@ -388,20 +388,10 @@ def _no_burden(program: Program) -> Iterator[Finding]:
 # ---------------------------------------------------------------- L003: contradictory effects
 
 
-def _outcome_key(effect: Effect) -> tuple[Any, ...]:
-    return (
-        effect.ruling,
-        effect.refund,
-        effect.compensation,
-        effect.return_required,
-        effect.return_shipping_paid_by,
-    )
-
-
 def _contradictory_effects(program: Program) -> Iterator[Finding]:
     outcomes = [(r, e) for r in program.rules if (e := _ruling_effect(r)) is not None]
     for (first, one), (second, other) in itertools.combinations(outcomes, 2):
-        if one.priority != other.priority or _outcome_key(one) == _outcome_key(other):
+        if one.priority != other.priority or one.outcome_key() == other.outcome_key():
             continue
         if not (_scope(first, program) & _scope(second, program)):
             continue

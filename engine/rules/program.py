@@ -196,6 +196,16 @@ class Effect:
     substitutes: tuple[tuple[str, str], ...] = ()
     overrides_return: bool = False  # a substitute that sets return_required itself
 
+    def outcome_key(self) -> tuple[Any, ...]:
+        """What two outcome effects must share to be the same outcome."""
+        return (
+            self.ruling,
+            self.refund,
+            self.compensation,
+            self.return_required,
+            self.return_shipping_paid_by,
+        )
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Rule:
@@ -209,7 +219,6 @@ class Rule:
     stratum: int
     index: int  # definition order, for stable listings
     loc: SourceLoc
-    when_text: tuple[str, ...] = ()
 
     def alias(self, name: str) -> Alias:
         for alias in self.aliases:

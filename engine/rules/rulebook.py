@@ -88,13 +88,12 @@ class Rulebook(BuilderBase):
         aliases = self.match(raw)
         if len(self.ctx.problems) > matched_before:
             return None  # conditions on an alias that is not bound would only repeat the error
-        scope = self.scope(aliases, values=True)
+        scope = self.scope(aliases)
         alternatives: list[list[Atom]] = [[]]
         if "dispute_type" in raw:
             alternatives = self.dispute_scope(raw)
         when = raw.get("when")
         conditions = [when] if isinstance(when, str) else when
-        when_text: list[str] = []
         if when is not None and not isinstance(conditions, list):
             self.ctx.error(raw.value_loc("when"), "'when' is a condition or a list of conditions")
             conditions = []
@@ -103,7 +102,6 @@ class Rulebook(BuilderBase):
             dnf = self.cond(cond, cloc, scope)
             if dnf is None:
                 continue
-            when_text.append(cond)
             alternatives = [a + b for a in alternatives for b in dnf]
         effects = self.effects(raw, aliases, scope, rule_id)
         if len(self.ctx.problems) > errors_before or reason is None:
@@ -132,7 +130,6 @@ class Rulebook(BuilderBase):
             stratum=0,
             index=index,
             loc=raw.value_loc("id") if "id" in raw else loc,
-            when_text=tuple(when_text),
         )
 
     def dispute_scope(self, raw: LMap) -> list[list[Atom]]:
