@@ -8,9 +8,9 @@ re-reads the results and costs the same for a thousand cases or a hundred millio
 from __future__ import annotations
 
 from collections import Counter
-from decimal import Decimal
 from typing import Any
 
+from engine.agreement import compare
 from engine.model import Case
 from engine.ruling import Ruling
 
@@ -22,18 +22,9 @@ DISAGREEMENTS_LISTED = 1000  # in summary.json; every one is in disagreements.js
 def agrees(case: Case, ruling: Ruling) -> bool | None:
     """Whether the re-scored ruling is the one recorded in the archive: the same ruling and,
     where the record gives them, the same amounts. None when nothing is recorded."""
-    recorded = case.decision
-    if recorded is None:
+    if case.decision is None:
         return None
-    if recorded.ruling != ruling.ruling:
-        return False
-    for want, got in (
-        (recorded.refund_amount, ruling.refund_amount),
-        (recorded.compensation_amount, ruling.compensation_amount),
-    ):
-        if want is not None and Decimal(want) != Decimal(got):
-            return False
-    return True
+    return compare(ruling, case.decision, case.dispute.type).agrees
 
 
 class Tally:
