@@ -124,13 +124,23 @@ def _load_yaml(text: str, source: str) -> tuple[object, _Marks]:
 
 def _check_nesting(text: str, source: str) -> None:
     depth = 0
+    message = f"the document is nested more than {_MAX_NESTING} levels deep"
     try:
         for event in yaml.parse(text, Loader=_Loader):
             depth += isinstance(event, yaml.CollectionStartEvent)
             depth -= isinstance(event, yaml.CollectionEndEvent)
             if depth > _MAX_NESTING:
-                message = f"the document is nested more than {_MAX_NESTING} levels deep"
                 raise _error(_at(source, event.start_mark), message)
+    except yaml.MarkedYAMLError as exc:
+        # libyaml 0.2.6 (PyYAML 6.0.4) refuses flow collections nested over 1,000 deep while
+        # scanning ahead, before the parser yields the events above; the text up to that point
+        # holds the level where our own limit is passed
+        mark = exc.problem_mark
+        if "maximum nesting depth" not in (exc.problem or "") or mark is None:
+            return  # loading reports it, located
+        if mark.index < len(text):
+            _check_nesting(text[: mark.index], source)
+        raise _error(_at(source, mark), message) from exc
     except yaml.YAMLError:
         pass  # loading reports it, located
 
