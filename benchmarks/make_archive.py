@@ -352,6 +352,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     written = 0
+    live = sys.stderr.isatty()
     for shard, first in enumerate(range(0, args.cases, args.shard_cases)):
         count = min(args.shard_cases, args.cases - first)
         lines = generate(args.seed, shard, count, first=first, invalid_rate=args.invalid_rate)
@@ -371,8 +372,9 @@ def main(argv: list[str] | None = None) -> int:
             path = args.out / f"archive-{shard:05d}.jsonl.gz"
             path.write_bytes(gzip.compress(data, compresslevel=6, mtime=0))
         written += count
-        print(f"\r{written:,} / {args.cases:,} cases", end="", file=sys.stderr)
-    print(file=sys.stderr)
+        if live:  # a counter that rewrites itself on a terminal, one line at the end elsewhere
+            print(f"\r{written:,} / {args.cases:,} cases", end="", file=sys.stderr)
+    print(("\n" if live else "") + f"{written:,} cases written to {args.out}", file=sys.stderr)
     return 0
 
 

@@ -517,7 +517,11 @@ def _run_batch(
         click.echo("interrupted: run the same command again to resume", err=True)
         raise SystemExit(130) from None
     console = Console()
-    tables = summary_tables(report.summary) if mode == "score" else impact_tables(report.summary)
+    tables = (
+        summary_tables(report.summary, width=console.width)
+        if mode == "score"
+        else impact_tables(report.summary)
+    )
     for table in tables:
         console.print(table)
     written = "summary.json" if mode == "score" else "impact.json and impact.html"

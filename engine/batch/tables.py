@@ -8,13 +8,16 @@ from rich.table import Table
 
 __all__ = ["impact_tables", "summary_tables"]
 
+CONFUSION_PAIRS = 15  # disagreeing (recorded, re-scored) pairs printed when the matrix is too wide
+
 
 def _rate(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.1f}%"
 
 
-def summary_tables(summary: dict[str, Any]) -> list[Table]:
-    """Counts by ruling, by dispute type, errors; agreement with the recorded rulings."""
+def summary_tables(summary: dict[str, Any], *, width: int = 80) -> list[Table]:
+    """Counts by ruling, by dispute type, errors; agreement with the recorded rulings, laid out
+    for a terminal ``width`` columns wide."""
     run = summary["run"]
     head = Table(title="Batch run", show_header=False)
     head.add_row("cases in", f"{run['cases_in']:,}")
@@ -46,19 +49,48 @@ def summary_tables(summary: dict[str, Any]) -> list[Table]:
         "all", f"{summary['scored']:,}", "", f"{agreement['recorded']:,}", _rate(agreement["rate"])
     )
     tables = [head, rulings, by_type]
-    confusion = agreement["confusion"]
-    if confusion:
-        rescored = sorted({r for row in confusion.values() for r in row})
+    if agreement["confusion"]:
+        tables.append(_confusion(agreement["confusion"], width))
+    return tables
+
+
+def _confusion(confusion: dict[str, dict[str, int]], width: int) -> Table:
+    """The matrix where the terminal is wide enough for it; else the disagreeing pairs, most
+    frequent first (rich would crop every ruling name to three letters). summary.json holds
+    the full matrix either way."""
+    rescored = sorted({r for row in confusion.values() for r in row})
+    cells = [
+        max(len(r), *(len(f"{row.get(r, 0):,}") for row in confusion.values())) for r in rescored
+    ]
+    label = max(len("recorded"), *(len(r) for r in confusion))
+    if label + sum(cells) + 3 * (len(cells) + 1) + 1 <= width:
         matrix = Table(title="Recorded ruling (rows) vs re-scored ruling (columns)")
-        matrix.add_column("recorded")
+        matrix.add_column("recorded", no_wrap=True)
         for ruling in rescored:
-            matrix.add_column(ruling, justify="right")
+            matrix.add_column(ruling, justify="right", no_wrap=True)
         for recorded, row in confusion.items():
             matrix.add_row(
                 recorded, *(f"{row.get(r, 0):,}" if row.get(r) else "·" for r in rescored)
             )
-        tables.append(matrix)
-    return tables
+        return matrix
+    pairs = sorted(
+        ((n, recorded, now) for recorded, row in confusion.items() for now, n in row.items()
+         if now != recorded and n),
+        key=lambda p: (-p[0], p[1], p[2]),
+    )  # fmt: skip
+    shown = pairs[:CONFUSION_PAIRS]
+    hidden = len(pairs) - len(shown)
+    table = Table(
+        title="Recorded -> re-scored ruling, where they differ",
+        caption=(f"{hidden:,} smaller pairs, and the matrix, in summary.json" if hidden
+                 else "the full matrix is in summary.json"),
+    )  # fmt: skip
+    table.add_column("recorded", no_wrap=True)
+    table.add_column("re-scored", no_wrap=True)
+    table.add_column("cases", justify="right")
+    for n, recorded, now in shown:
+        table.add_row(recorded, now, f"{n:,}")
+    return table
 
 
 def impact_tables(summary: dict[str, Any]) -> list[Table]:
