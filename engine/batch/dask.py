@@ -4,7 +4,9 @@ The same unit of work (``score_shard``) runs as one task per shard, on a ``Local
 single-threaded worker processes or on an existing scheduler. A ``WorkerPlugin`` installs the
 rules in every worker, including those the nanny restarts after a crash. Dask retries a task
 whose worker died (``allowed-failures``); a shard that still kills its worker comes back as
-``KilledWorker`` and is quarantined by the orchestrator.
+``KilledWorker`` and is quarantined by the orchestrator. An existing scheduler must have (or
+gain within ``worker_timeout`` seconds) at least one worker, else ``BatchError`` says how to
+start one.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import dask
 from distributed import Client, KilledWorker, LocalCluster, WorkerPlugin
 
 from engine.batch.archive import Shard
+from engine.batch.run import BatchError
 from engine.batch.shard import Job, ShardOutcome, install_programs, score_shard
 from engine.rules.program import Program
 from engine.scoring import EngineName
@@ -23,6 +26,7 @@ from engine.scoring import EngineName
 __all__ = ["DaskBackend", "ScorerSetup"]
 
 RESOURCE = "SCORER"  # one scoring task per process: durable_rules state is not thread-safe
+WORKER_TIMEOUT = 30.0  # seconds an existing scheduler has to show its first worker
 
 
 class ScorerSetup(WorkerPlugin):
@@ -34,6 +38,16 @@ class ScorerSetup(WorkerPlugin):
 
     def setup(self, worker: Any) -> None:
         install_programs(self.programs)
+
+
+def _connect(scheduler: str) -> Client:
+    try:
+        return Client(scheduler)  # type: ignore[no-untyped-call]
+    except (OSError, TimeoutError, ValueError) as exc:  # unreachable, refused, a bad address
+        raise BatchError(
+            f"cannot reach the dask scheduler at {scheduler}: {exc}; check the address "
+            "(tcp://host:8786) and that `dask scheduler` runs there"
+        ) from exc
 
 
 class DaskBackend:
@@ -50,6 +64,7 @@ class DaskBackend:
         *,
         scheduler: str | None = None,
         max_attempts: int = 3,
+        worker_timeout: float | None = None,
     ) -> None:
         self._cluster: LocalCluster | None = None
         settings = {
@@ -58,7 +73,7 @@ class DaskBackend:
         }
         with dask.config.set(settings):
             if scheduler:
-                self._client = Client(scheduler)  # type: ignore[no-untyped-call]
+                self._client = _connect(scheduler)
             else:
                 self._cluster = LocalCluster(  # type: ignore[no-untyped-call]
                     n_workers=workers,
@@ -67,11 +82,30 @@ class DaskBackend:
                     dashboard_address=None,
                 )  # no resources: tasks that need one skip the scheduler's queue (see below)
                 self._client = Client(self._cluster)  # type: ignore[no-untyped-call]
-        resources = self._resources()
-        self.slots = max(1, sum(w["nthreads"] for w in self._workers().values()))
-        name = "adjudicate-" + "-".join(p.digest.removeprefix("sha256:")[:12] for p in programs)
-        self._client.register_plugin(ScorerSetup(programs, engine), name=name)
-        self._executor = self._client.get_executor(pure=False, **resources)  # type: ignore[no-untyped-call]
+        try:
+            if scheduler:
+                self._wait_for_a_worker(scheduler, worker_timeout)
+            resources = self._resources()
+            self.slots = max(1, sum(w["nthreads"] for w in self._workers().values()))
+            name = "adjudicate-" + "-".join(p.digest.removeprefix("sha256:")[:12] for p in programs)
+            self._client.register_plugin(ScorerSetup(programs, engine), name=name)
+            self._executor = self._client.get_executor(pure=False, **resources)  # type: ignore[no-untyped-call]
+        except BaseException:
+            self._disconnect()  # the caller gets no backend to close
+            raise
+
+    def _wait_for_a_worker(self, scheduler: str, timeout: float | None) -> None:
+        """Without a worker there are no threads to check and no slots to count."""
+        seconds = WORKER_TIMEOUT if timeout is None else timeout
+        try:
+            self._client.wait_for_workers(n_workers=1, timeout=seconds)
+        except TimeoutError as exc:
+            raise BatchError(
+                f"the dask scheduler at {scheduler} has no workers (none joined within "
+                f"{seconds:g} s): start some with `dask worker {scheduler} --nthreads 1` "
+                "(one thread each: the scorer is not thread-safe), then run the same command "
+                "again"
+            ) from exc
 
     def _workers(self) -> dict[str, Any]:
         workers: dict[str, Any] = self._client.scheduler_info().get("workers", {})
@@ -87,7 +121,7 @@ class DaskBackend:
             return {"resources": {RESOURCE: 1}}
         threaded = [a for a, w in workers.items() if w.get("nthreads", 1) > 1]
         if threaded:
-            raise ValueError(
+            raise BatchError(
                 f"dask workers {', '.join(threaded)} run more than one thread: start them with "
                 f"--nthreads 1 (or --resources {RESOURCE}=1); the scorer is not thread-safe"
             )
@@ -105,6 +139,9 @@ class DaskBackend:
 
     def close(self) -> None:
         self._executor.shutdown(wait=False)
+        self._disconnect()
+
+    def _disconnect(self) -> None:
         self._client.close()  # type: ignore[no-untyped-call]
         if self._cluster is not None:
             self._cluster.close()
