@@ -4,9 +4,13 @@ and the next run of the same command completes it (issue 7)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from batchdata import case_lines, output_lines, write_jsonl
@@ -68,10 +72,7 @@ def test_a_case_that_always_segfaults_is_quarantined_then_completed(
 def test_kill_9_of_the_driver_at_random_moments_then_resume(tmp_path: Path) -> None:
     """Kill the driver several times at seeded random moments (also twice in a row on the same
     folder); each rerun ends with exactly one line per input case."""
-    import os
     import random
-    import signal
-    import time
 
     from conftest import RULES
 
@@ -91,11 +92,49 @@ def test_kill_9_of_the_driver_at_random_moments_then_resume(tmp_path: Path) -> N
             driver = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                       stderr=subprocess.DEVNULL)  # fmt: skip
             time.sleep(rng.uniform(0.5, 3.0))
+            workers = _children(driver.pid)
             driver.send_signal(signal.SIGKILL)
             driver.wait()
+            _assert_gone(workers, within=10.0)  # workers end themselves, even mid start-up
         rerun = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
                                timeout=180)  # fmt: skip
         assert rerun.returncode == 0, rerun.stderr
         rows = output_lines(out)
         assert sorted(r["case_id"] for r in rows) == expected, f"attempt {attempt}"
         assert not list((out / "shards").glob("*.tmp-*"))  # nothing half-written left behind
+
+
+def _children(pid: int) -> set[int]:
+    """The processes ``pid`` started, with theirs (Linux: the parent pids in /proc/*/stat)."""
+    parent: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as stream:
+                    parent[int(entry)] = int(stream.read().rsplit(")", 1)[1].split()[1])
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, ppid in parent.items() if ppid in frontier} - found
+        found |= frontier
+    return found
+
+
+def _assert_gone(pids: set[int], *, within: float) -> None:
+    deadline = time.monotonic() + within
+    alive = pids
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.1)
+        alive = {p for p in alive if os.path.exists(f"/proc/{p}") and not _zombie(p)}
+    for pid in alive:  # do not leave them to the next test
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    assert not alive, f"processes {sorted(alive)} outlived the driver by {within} s"
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stream:
+            return stream.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True

@@ -33,13 +33,15 @@ def _watch_parent(parent: int) -> None:
             os._exit(0)
 
 
-def _init_worker(programs_file: str, engine: EngineName) -> None:
+def _init_worker(programs_file: str, engine: EngineName, driver: int) -> None:
+    # watch the driver's pid, handed down, from the start: a driver killed while this worker was
+    # still starting up has already made it a child of init, and os.getppid() would say 1
+    threading.Thread(target=_watch_parent, args=(driver,), daemon=True).start()
     with open(programs_file, "rb") as stream:
         programs: tuple[Program, ...] = pickle.load(stream)
     install_programs(programs)
     for program in programs:
         scorer_for(program.digest, engine)
-    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
 
 
 class LocalBackend:
@@ -58,7 +60,7 @@ class LocalBackend:
         handle, self._programs_file = tempfile.mkstemp(prefix="adjudicate-rules-", suffix=".pickle")
         with os.fdopen(handle, "wb") as stream:
             pickle.dump(programs, stream)
-        self._args = (self._programs_file, engine)
+        self._args = (self._programs_file, engine, os.getpid())
         self._pool = self._start()
 
     def _start(self) -> ProcessPoolExecutor:
