@@ -43,11 +43,27 @@ class Decider:
         self.program = program
         self.rules: dict[str, Rule] = {rule.id: rule for rule in program.rules}
         self.tz = policy_timezone(program)
+        # a rule's reason as it appears in rulings: built once, shared by every case
+        self._reasons = {
+            rule.id: Reason(rule=rule.id, zh=rule.reason.zh, en=rule.reason.en)
+            for rule in program.rules
+        }
+        self._unmet_reasons: dict[str, Reason] = {}
         self._by_kind: dict[str, dict[str, tuple[Effect, ...]]] = {}
         for rule in program.rules:
             for effect in rule.effects:
                 by_rule = self._by_kind.setdefault(effect.kind, {})
                 by_rule[rule.id] = (*by_rule.get(rule.id, ()), effect)
+
+    def _unmet(self, requirement: str) -> Reason:
+        """Why an item fails a requirement it does not meet (built once per requirement)."""
+        reason = self._unmet_reasons.get(requirement)
+        if reason is None:
+            req = self.program.requirement(requirement)
+            assert req is not None
+            reason = Reason(rule=requirement, zh=req.unmet.zh, en=req.unmet.en)
+            self._unmet_reasons[requirement] = reason
+        return reason
 
     def changes_statuses(self, firings: Iterable[Firing]) -> bool:
         """Whether any of these firings rejects an item or meets a requirement."""
@@ -217,8 +233,7 @@ class Decider:
             if firing.rule_id in seen_warnings:
                 continue
             seen_warnings.add(firing.rule_id)
-            reason = self.rules[firing.rule_id].reason
-            warnings.append(Reason(rule=firing.rule_id, zh=reason.zh, en=reason.en))
+            warnings.append(self._reasons[firing.rule_id])
         appeal = None
         if case.dispute.appeal is not None and ruling != "appeal_rejected":
             appeal = "confirmed" if ruling == case.dispute.appeal.ruling else "changed"
@@ -296,7 +311,7 @@ class Decider:
                 if effect.target is None:
                     continue
                 key = firing.key_of(effect.target) or ""
-                reason = Reason(rule=rule.id, zh=rule.reason.zh, en=rule.reason.en)
+                reason = self._reasons[rule.id]
                 if reason not in reasons[key]:
                     reasons[key].append(reason)
                 if effect.kind == "meets":
@@ -316,9 +331,7 @@ class Decider:
             if kind is not None:
                 for rid in kind.requirements:
                     if rid not in met.get(item.id, set()):
-                        req = self.program.requirement(rid)
-                        assert req is not None
-                        item_reasons.append(Reason(rule=rid, zh=req.unmet.zh, en=req.unmet.en))
+                        item_reasons.append(self._unmet(rid))
             out.append(
                 EvidenceFinding(
                     id=item.id,

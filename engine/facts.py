@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from pathlib import PurePosixPath
 from typing import Any
 
 from engine.compile.reference import atom_holds
@@ -296,12 +295,14 @@ def _compute_derived(
     env = prepared.env
     case_env = env["case"]
     case_fact = prepared.singletons["case"]
+    bound: dict[str, Fact] | None = None  # the singletons, for conditions; the case fact grows
     for step in plan.derived.get(stratum, ()):
         item = step.item
         if not step.conditional:
             value = step.value(env) if step.value is not None else None
         else:
-            value = _conditional_value(step, prepared, statuses)
+            bound = singleton_bindings(prepared) if bound is None else bound
+            value = _conditional_value(step, prepared, statuses, bound)
         if value is None:
             continue
         case_env[item.name] = value
@@ -312,10 +313,12 @@ def _compute_derived(
 
 
 def _conditional_value(
-    step: _DerivedPlan, prepared: Prepared, statuses: Mapping[str, EvidenceStatus]
+    step: _DerivedPlan,
+    prepared: Prepared,
+    statuses: Mapping[str, EvidenceStatus],
+    bound: dict[str, Fact],
 ) -> Any:
     item = step.item
-    bound = singleton_bindings(prepared)
     env = prepared.env
     if step.value is not None:
         return step.value(env) if holds(item.where, bound) else None
@@ -333,6 +336,7 @@ def _conditional_value(
             value = step.of({**env, "evidence": domain})
             if value is not None:
                 values.append(value)
+    bound.pop("evidence", None)  # the next value's conditions see the singletons only
     if item.aggregate == "count":
         return count
     if not values:
@@ -379,10 +383,19 @@ def round_facts(
     return facts
 
 
+def file_type(name: str) -> str:
+    """A file name's extension, lower case, without the dot: ``PurePosixPath(name).suffix``'s
+    rules (the last part of the path; none for ``.hidden`` or ``name.``), without building a
+    path for every file of every case."""
+    last = next((part for part in reversed(name.split("/")) if part and part != "."), "")
+    dot = last.rfind(".")
+    return last[dot + 1 :].lower() if 0 < dot < len(last) - 1 else ""
+
+
 def _evidence_domain(
     program: Program, item: Evidence, warnings: list[tuple[str, str]], wanted: frozenset[str]
 ) -> dict[str, Any]:
-    file_types = tuple(PurePosixPath(f.name).suffix.lower().lstrip(".") for f in item.files)
+    file_types = tuple(file_type(f.name) for f in item.files)
     digests = sorted({f.sha256 for f in item.files if f.sha256})
     domain: dict[str, Any] = {
         "id": item.id, "party": item.party, "kind": item.kind, "submitted_at": item.submitted_at,

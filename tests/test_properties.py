@@ -194,3 +194,15 @@ def test_ruling_json_is_deterministic(scorers: dict[str, Scorer], data: dict[str
     first = ruling_json(_score(scorers["durable"], data).ruling)
     again = ruling_json(_score(scorers["reference"], json.loads(json.dumps(data))).ruling)
     assert first == again
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="/.aZé_ \\", max_size=12) | st.sampled_from(
+    ["", "/", ".", "..", "a.", ".hidden", "..a", "a/.", "a/b/", "//x.PNG", "IMG.JPEG", "a.b.c"]
+))  # fmt: skip
+def test_an_evidence_file_type_is_its_posix_suffix_lower_case_without_the_dot(name: str) -> None:
+    from pathlib import PurePosixPath
+
+    from engine.facts import file_type
+
+    assert file_type(name) == PurePosixPath(name).suffix.lower().lstrip(".")

@@ -334,7 +334,7 @@ def _quarantine(shard: Shard, job: Job, attempts: int, reason: str) -> Quarantin
         error_row(case_id_of(entry.raw), str(entry.loc), "QuarantinedShard", message)
         for entry in read_shard(shard, dict(job.storage_options))
     ]
-    data = "".join(row + "\n" for row in rows).encode("utf-8")
+    data = b"".join(rows)
     write_atomic(quarantine_path(job.out, shard.id), data, dict(job.storage_options))
     return Quarantine(
         shard_id=shard.id, source=shard.source, attempts=attempts, reason=reason, cases=len(rows)
