@@ -56,6 +56,7 @@ from engine.casetext import (
 _FORMATS: dict[str, Literal["yaml", "json"]] = {".yaml": "yaml", ".yml": "yaml", ".json": "json"}
 _JSONL = (".jsonl", ".jsonl.gz")
 _EXAMPLE_TIME = "2024-03-01T10:00:00+08:00"
+_TIME_HINT = f"write it like {_EXAMPLE_TIME}"
 _ONE_CASE = "a case file holds one case: a mapping with case_id, platform, order, dispute, ..."
 _RULINGS = (
     "refund", "partial_refund", "return_and_refund", "exchange", "compensate", "pay_seller",
@@ -205,7 +206,7 @@ def _amount(chk: _Checker, value: object, path: FieldPath, *, positive: bool = F
         number = isinstance(value, str) and re.fullmatch(r"\s*\d+(\.\d+)?\s*", value)
         hint = f"write it as a number, without quotes: {str(value).strip()}" if number else ""
         raise _Invalid(f"expected an amount in CNY (a number), got {_describe(value)}", hint)
-    if _describe(value) == "a very large number":  # too long for str()
+    if isinstance(value, int) and value.bit_length() > 100:  # too long for str()
         raise _Invalid(f"expected an amount in CNY, got {_describe(value)}")
     amount = value if isinstance(value, Decimal) else Decimal(str(value))
     if not amount.is_finite():
@@ -230,7 +231,7 @@ def _amount(chk: _Checker, value: object, path: FieldPath, *, positive: bool = F
 
 
 def _time(chk: _Checker, value: object, path: FieldPath) -> Any:
-    hint = f"write it like {_EXAMPLE_TIME}"
+    hint = _TIME_HINT
     if not isinstance(value, str):
         raise _Invalid(f"expected an ISO-8601 time with a UTC offset, got {_describe(value)}", hint)
     try:

@@ -88,6 +88,36 @@ def test_summary_counts_rulings_types_and_agreement(tmp_path: Path, program: Pro
     assert {json.loads(x)["case_id"] for x in listed} == disagreeing
 
 
+def test_every_disagreement_is_listed_in_the_file_the_summary_names_the_first_few(
+    tmp_path: Path, program: Program, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import engine.batch.summary as summary_module
+    from engine.batch.summary import Tally
+
+    monkeypatch.setattr(summary_module, "DISAGREEMENTS_LISTED", 3)
+    lines = case_lines(60, seed=3)
+    report = rescore([str(write_jsonl(tmp_path / "a.jsonl", lines))], program,
+                     out=str(tmp_path / "out"), engine="reference", workers=0,
+                     shard_cases=7)  # fmt: skip
+    listed = (tmp_path / "out" / "disagreements.jsonl").read_text(encoding="utf-8").splitlines()
+    order = [json.loads(line)["case_id"] for line in lines]
+    ids = [json.loads(x)["case_id"] for x in listed]
+    assert len(ids) > 3 and ids == sorted(ids, key=order.index)  # all, in archive order
+    agreement = report.summary["agreement"]
+    assert agreement["disagreements"] == len(ids)
+    assert agreement["disagreeing_case_ids"] == ids[:3]
+    total, part = (
+        Tally(),
+        Tally.from_json(
+            json.loads(next((tmp_path / "out" / "shards").glob("*.stats.json")).read_bytes())[
+                "tally"
+            ]
+        ),
+    )
+    total.merge(part)
+    assert part.disagreements and not total.disagreements  # a sum holds no rows
+
+
 def test_a_second_run_resumes_every_finished_shard(tmp_path: Path, program: Program) -> None:
     archive = write_jsonl(tmp_path / "a.jsonl", case_lines(30))
     out = str(tmp_path / "out")

@@ -29,11 +29,14 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+import orjson
+
 from engine.batch.archive import Archive, Shard, open_fs, read_shard
 from engine.batch.impact import ImpactTally, case_page_name, render_case_page, render_impact_html
 from engine.batch.shard import (
     Job,
     ShardOutcome,
+    atomic_writer,
     case_id_of,
     error_row,
     quarantine_path,
@@ -223,7 +226,7 @@ def run_archive(
         ],  # fmt: skip
         "seconds": round(report.seconds, 3),
     }
-    summary = _write_outputs(job, tally, run, programs)
+    summary = _write_outputs(archive, job, tally, run, programs)
     return replace(report, summary=summary)
 
 
@@ -313,6 +316,10 @@ def _outcome_on_disk(shard: Shard, job: Job) -> ShardOutcome:
     return ShardOutcome(shard_id=shard.id, cases=cases, lines=cases, seconds=0.0, pid=0)
 
 
+def _jsonl_row(data: dict[str, Any]) -> bytes:
+    return orjson.dumps(data, option=orjson.OPT_APPEND_NEWLINE)
+
+
 def _stats(shard: Shard, job: Job) -> Tally | ImpactTally | None:
     fs, path = open_fs(stats_path(job.out, shard.id), dict(job.storage_options))
     try:
@@ -379,15 +386,22 @@ def _verify(archive: Archive, job: Job) -> tuple[Tally | ImpactTally, int, tuple
 
 
 def _write_outputs(
-    job: Job, tally: Tally | ImpactTally, run: dict[str, Any], programs: tuple[Program, ...]
+    archive: Archive,
+    job: Job,
+    tally: Tally | ImpactTally,
+    run: dict[str, Any],
+    programs: tuple[Program, ...],
 ) -> dict[str, Any]:
     options = dict(job.storage_options)
     out = job.out.rstrip("/")
     summary = {"run": run, **tally.summary()}
     if isinstance(tally, Tally):
         write_atomic(f"{out}/summary.json", _json(summary), options)
-        rows = "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in tally.disagreements)
-        write_atomic(f"{out}/disagreements.jsonl", rows.encode("utf-8"), options)
+        with atomic_writer(f"{out}/disagreements.jsonl", options) as stream:
+            for shard in archive.shards:  # one shard's rows in memory at a time, archive order
+                done = _stats(shard, job)
+                if isinstance(done, Tally) and done.disagreements:
+                    stream.write(b"".join(map(_jsonl_row, done.disagreements)))
         return summary
     write_atomic(f"{out}/impact.json", _json(summary), options)
     versions = {"old": programs[0], "new": programs[-1]}

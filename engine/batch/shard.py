@@ -41,6 +41,7 @@ from engine.scoring import EngineName, Scorer
 
 __all__ = [
     "CrashHook",
+    "atomic_writer",
     "case_id_of",
     "Job",
     "ShardOutcome",
@@ -267,6 +268,15 @@ def _atomic(fs: Any, path: str) -> Iterator[IO[bytes]]:
 
 def write_atomic(url: str, data: bytes, storage_options: Mapping[str, Any] | None = None) -> None:
     """Write a whole file atomically (temporary file + rename)."""
+    with atomic_writer(url, storage_options) as stream:
+        stream.write(data)
+
+
+@contextmanager
+def atomic_writer(
+    url: str, storage_options: Mapping[str, Any] | None = None
+) -> Iterator[IO[bytes]]:
+    """A stream whose file appears, whole, when the block ends without an exception."""
     fs, path = open_fs(url, storage_options)
     with _atomic(fs, path) as stream:
-        stream.write(data)
+        yield stream

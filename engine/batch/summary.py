@@ -2,7 +2,10 @@
 rulings recorded in the archive (overall, by dispute type, a confusion table, the disagreements).
 
 Every shard writes its own ``Tally`` beside its results; the summary is their sum, so it never
-re-reads the results and costs the same for a thousand cases or a hundred million.
+re-reads the results and costs the same for a thousand cases or a hundred million. A shard's
+tally holds its disagreeing cases in full; a sum holds only their number and the first ids, so
+that the driver's memory does not grow with the archive (``disagreements.jsonl`` is streamed
+from the shards' stats files).
 """
 
 from __future__ import annotations
@@ -40,7 +43,9 @@ class Tally:
         self.agreed = 0
         self.agreement_by_type: dict[str, list[int]] = {}  # type -> [recorded, agreed]
         self.confusion: dict[str, Counter[str]] = {}  # recorded ruling -> re-scored ruling
-        self.disagreements: list[dict[str, Any]] = []
+        self.disagreements: list[dict[str, Any]] = []  # this shard's, in full; not summed
+        self.disagreed = 0  # every disagreement, summed
+        self.disagreeing_ids: list[str] = []  # the first DISAGREEMENTS_LISTED case ids, summed
 
     def add_ruling(self, case: Case, ruling: Ruling) -> None:
         self.cases += 1
@@ -57,6 +62,9 @@ class Tally:
         pair[1] += agreed
         self.confusion.setdefault(case.decision.ruling, Counter())[ruling.ruling] += 1
         if not agreed:
+            self.disagreed += 1
+            if len(self.disagreeing_ids) < DISAGREEMENTS_LISTED:
+                self.disagreeing_ids.append(case.case_id)
             self.disagreements.append(
                 {
                     "case_id": case.case_id,
@@ -91,7 +99,10 @@ class Tally:
             pair[1] += agreed
         for recorded_ruling, counts in other.confusion.items():
             self.confusion.setdefault(recorded_ruling, Counter()).update(counts)
-        self.disagreements.extend(other.disagreements)
+        self.disagreed += other.disagreed
+        self.disagreeing_ids.extend(
+            other.disagreeing_ids[: DISAGREEMENTS_LISTED - len(self.disagreeing_ids)]
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -104,6 +115,8 @@ class Tally:
             "agreed": self.agreed,
             "agreement_by_type": dict(sorted(self.agreement_by_type.items())),
             "confusion": {k: dict(sorted(v.items())) for k, v in sorted(self.confusion.items())},
+            "disagreed": self.disagreed,
+            "disagreeing_ids": self.disagreeing_ids,
             "disagreements": self.disagreements,
         }
 
@@ -118,6 +131,9 @@ class Tally:
         tally.agreement_by_type = {k: list(v) for k, v in data["agreement_by_type"].items()}
         tally.confusion = {k: Counter(v) for k, v in data["confusion"].items()}
         tally.disagreements = list(data["disagreements"])
+        ids = [d["case_id"] for d in tally.disagreements[:DISAGREEMENTS_LISTED]]
+        tally.disagreed = data.get("disagreed", len(tally.disagreements))  # earlier versions
+        tally.disagreeing_ids = data.get("disagreeing_ids", ids)
         return tally
 
     def summary(self) -> dict[str, Any]:
@@ -148,10 +164,8 @@ class Tally:
                 "confusion": {
                     k: dict(sorted(v.items())) for k, v in sorted(self.confusion.items())
                 },
-                "disagreements": len(self.disagreements),
-                "disagreeing_case_ids": [
-                    d["case_id"] for d in self.disagreements[:DISAGREEMENTS_LISTED]
-                ],
+                "disagreements": self.disagreed,
+                "disagreeing_case_ids": self.disagreeing_ids,
             },
         }
 

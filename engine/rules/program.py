@@ -12,7 +12,7 @@ Values inside facts are the engine's scalar forms: times, money and durations as
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from engine.model import SourceLoc
@@ -374,6 +374,4 @@ class Program:
 
 def decimal_to_fact(value: Decimal, scale: int) -> int:
     """A decimal in fact form: an integer of 1/scale, rounded half-up."""
-    from decimal import ROUND_HALF_UP
-
     return int((value * scale).to_integral_value(rounding=ROUND_HALF_UP))
