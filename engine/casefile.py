@@ -57,6 +57,7 @@ _FORMATS: dict[str, Literal["yaml", "json"]] = {".yaml": "yaml", ".yml": "yaml",
 _JSONL = (".jsonl", ".jsonl.gz")
 _EXAMPLE_TIME = "2024-03-01T10:00:00+08:00"
 _TIME_HINT = f"write it like {_EXAMPLE_TIME}"
+_SHA256 = re.compile("[0-9a-fA-F]{64}")
 _ONE_CASE = "a case file holds one case: a mapping with case_id, platform, order, dispute, ..."
 _RULINGS = (
     "refund", "partial_refund", "return_and_refund", "exchange", "compensate", "pay_seller",
@@ -162,7 +163,7 @@ _name = _expect(lambda v: isinstance(v, str) and v.strip() != "", "a non-empty s
 _bool = _expect(lambda v: isinstance(v, bool), "true or false")
 _format = _expect(lambda v: v == "casefile/1", "casefile/1", "this version reads casefile/1")
 _sha256 = _expect(
-    lambda v: isinstance(v, str) and re.fullmatch("[0-9a-fA-F]{64}", v) is not None,
+    lambda v: isinstance(v, str) and _SHA256.fullmatch(v) is not None,
     "a SHA-256 digest (64 hex digits) or null",
 )
 

@@ -275,8 +275,10 @@ def _reason(exc: Exception) -> str:
 
 
 def _decode(raw: bytes, source: str, line: int = 1) -> str:
+    if raw.startswith(b"\xef\xbb\xbf"):  # a byte-order mark: dropped, columns count after it
+        raw = raw[3:]
     try:
-        return raw.decode("utf-8-sig")
+        return raw.decode("utf-8")  # the C codec: "utf-8-sig" is Python code
     except UnicodeDecodeError as exc:
         before = raw[: exc.start]
         loc = SourceLoc(

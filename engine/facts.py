@@ -48,12 +48,15 @@ __all__ = [
     "EvidenceStatus",
     "FactPlan",
     "IssueResult",
+    "file_type",
     "Prepared",
     "holds",
     "prepare",
     "round_facts",
     "singleton_bindings",
 ]
+
+_DAYS_CACHED = 100_000  # (platform, day) pairs whose parameters are kept: decades of days
 
 Fact = dict[str, Any]
 _SAFE_INTEGER = 2**53
@@ -106,6 +109,7 @@ class FactPlan:
         self.program = program
         self._closures: dict[int, Compiled] = {}
         self._params: dict[tuple[str, int], Resolved] = {}
+        self._params_on: dict[tuple[str, str], Resolved] = {}  # (platform, day) -> the same
         self.timezone = policy_timezone(program)
         changes = {v.since for p in program.parameters for v in p.values}
         for profile in program.profiles:
@@ -187,11 +191,17 @@ class FactPlan:
         """The parameters in force for a case, cached by platform and by the period between two
         dates on which some value or profile changes (an archive spans years of days)."""
         day = when.astimezone(self.timezone).date().isoformat()
+        dated = self._params_on.get((platform, day))
+        if dated is not None:
+            return dated
         key = (platform, bisect.bisect_right(self._boundaries, day))
         found = self._params.get(key)
         if found is None:
             found = self._params[key] = resolve_parameters(self.program, platform, when)
-        return found if found.day == day else replace(found, day=day)
+        dated = found if found.day == day else replace(found, day=day)
+        if len(self._params_on) < _DAYS_CACHED:
+            self._params_on[(platform, day)] = dated
+        return dated
 
 
 def _fact(fact_type: str, key: str, domain: Mapping[str, Any], fields: tuple[Field, ...]) -> Fact:

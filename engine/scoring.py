@@ -7,8 +7,7 @@ loop, so they see identical facts and must give identical firings.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -50,12 +49,19 @@ class Scored:
 
 
 class _ReferenceSessions:
+    """The reference evaluator keeps no state between cases: every session is the same one."""
+
     def __init__(self, program: Program) -> None:
         self.evaluator = ReferenceEvaluator(program)
 
-    @contextmanager
-    def session(self) -> Iterator[ReferenceEvaluator]:
-        yield self.evaluator
+    def session(self) -> _ReferenceSessions:
+        return self
+
+    def __enter__(self) -> ReferenceEvaluator:
+        return self.evaluator
+
+    def __exit__(self, *exc: object) -> None:
+        return None
 
 
 class Scorer:

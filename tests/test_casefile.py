@@ -325,6 +325,10 @@ def test_each_problem_carries_its_location_and_field_path() -> None:
             "x.yaml:1:10: not UTF-8 text: byte 0xff cannot be decoded\n    save the file as UTF-8",
         ),
         (
+            b"\xef\xbb\xbfcase_id: \xff\n",
+            "x.yaml:1:10: not UTF-8 text: byte 0xff cannot be decoded\n    save the file as UTF-8",
+        ),
+        (
             "\ud800",
             "x.yaml:1:1: not UTF-8 text: byte 0xed cannot be decoded\n    save the file as UTF-8",
         ),
@@ -343,6 +347,7 @@ def test_each_problem_carries_its_location_and_field_path() -> None:
         "deep-flow",
         "deep-block",
         "bad-byte",
+        "bad-byte-after-a-byte-order-mark",
         "lone-surrogate",
         "scalar",
     ],

@@ -14,7 +14,6 @@ Dask worker plugin, then ``scorer_for``) and reused for every shard the process 
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -162,7 +161,7 @@ def score_shard(shard: Shard, job: Job) -> ShardOutcome:
         stats = {"shard": shard.id, "mode": job.mode, "tally": tally.to_json()}
         stats_fs, stats_file = open_fs(stats_path(job.out, shard.id), options)
         with _atomic(stats_fs, stats_file) as out:  # before the results: results => stats
-            out.write(json.dumps(stats, ensure_ascii=False).encode("utf-8"))
+            out.write(orjson.dumps(stats))
     quarantined_fs, quarantined = open_fs(quarantine_path(job.out, shard.id), options)
     if quarantined_fs.exists(quarantined):  # an earlier run gave up on it; now it is done
         quarantined_fs.rm(quarantined)
