@@ -45,28 +45,21 @@ class _Loader(yaml.CSafeLoader):
         self.marks: _Marks = {}
         self.flaws: list[_Flaw] = []
 
-    def construct_object(self, node: Node, deep: bool = False) -> Any:
-        if node in self.constructed_objects or node in self.recursive_objects:
-            what = "anchors and aliases (&name, *name) are not supported in case files"
-            self.flaws.append((*_pos(node), "value", what, "write the value out where it is used"))
-            return None
-        return super().construct_object(node, deep)
-
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Hashable, Any]:
         self.flatten_mapping(node)
         mapping: dict[Hashable, Any] = {}
-        first: dict[Hashable, int] = {}
         for key_node, value_node in node.value:
             key = self.construct_object(key_node, deep=deep)
-            if not isinstance(key, Hashable):
+            if type(key) is not str and not isinstance(key, Hashable):
                 raise yaml.constructor.ConstructorError(
                     None, None, "found a key that is not a scalar", key_node.start_mark
                 )
             if key in mapping:
-                what = f"duplicate key {_short(str(key))!r} (first at line {first[key]})"
+                first = next(k for k, _ in node.value if self.constructed_objects.get(k) == key)
+                line = first.start_mark.line + 1
+                what = f"duplicate key {_short(str(key))!r} (first at line {line})"
                 hint = "remove one of them: a YAML reader would silently keep the last"
                 self.flaws.append((*_pos(key_node), "key", what, hint))
-            first.setdefault(key, key_node.start_mark.line + 1)
             mapping[key] = self.construct_object(value_node, deep=deep)
         return mapping
 
@@ -75,6 +68,18 @@ class _Loader(yaml.CSafeLoader):
         self.marks[id(data)] = _pos(node)
         yield data
         data.update(self.construct_mapping(node))
+
+
+class _AliasLoader(_Loader):
+    """For a text with an ``&`` or a ``*`` in it: anchors and aliases are flaws. (A text without
+    either has none, and is spared this check on every node.)"""
+
+    def construct_object(self, node: Node, deep: bool = False) -> Any:
+        if node in self.constructed_objects or node in self.recursive_objects:
+            what = "anchors and aliases (&name, *name) are not supported in case files"
+            self.flaws.append((*_pos(node), "value", what, "write the value out where it is used"))
+            return None
+        return super().construct_object(node, deep)
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -108,7 +113,7 @@ def _compose(text: str) -> Node | None:
 def _load_yaml(text: str, source: str) -> tuple[object, _Marks]:
     if sum(text.count(opener) for opener in _OPENERS) > _SCAN_ABOVE:
         _check_nesting(text, source)
-    loader = _Loader(text)
+    loader = _AliasLoader(text) if "&" in text or "*" in text else _Loader(text)
     try:
         data = loader.get_single_data()
     except yaml.YAMLError as exc:
