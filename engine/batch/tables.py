@@ -8,7 +8,7 @@ from rich.table import Table
 
 __all__ = ["impact_tables", "summary_tables"]
 
-CONFUSION_PAIRS = 15  # disagreeing (recorded, re-scored) pairs printed when the matrix is too wide
+CONFUSION_PAIRS = 20  # disagreeing (recorded, re-scored) pairs printed when the matrix is too wide
 
 
 def _rate(value: float | None) -> str:
