@@ -101,7 +101,9 @@ class Scorer:
                 ]
             )
 
-    def score(self, case: Case) -> Scored:
+    def score(self, case: Case, *, trace: bool = True) -> Scored:
+        """The case's ruling and how it came about; ``trace=False`` keeps no rounds (their facts
+        and firings, for explanations), which a batch run does not need."""
         self.check(case)
         program = self.program
         plan = self.plan
@@ -124,7 +126,10 @@ class Scorer:
                 fired = session.run(stratum, facts) if facts else set()
                 firings |= fired
                 stale = stale or self.decider.changes_statuses(fired)
-                rounds.append(Round(stratum=stratum, facts=tuple(facts), firings=frozenset(fired)))
+                if trace:
+                    rounds.append(
+                        Round(stratum=stratum, facts=tuple(facts), firings=frozenset(fired))
+                    )
         if stale or not statuses:
             statuses = self.decider.statuses(prepared, firings)
         if issues is None:

@@ -211,7 +211,7 @@ def _lines(
 def _try_score(scorer: Scorer, case: Case) -> Any:
     """The case's Ruling, or the exception that stopped it (any: a case never stops a shard)."""
     try:
-        return scorer.score(case).ruling
+        return scorer.score(case, trace=False).ruling
     except Exception as exc:  # noqa: BLE001 - reported as the case's error row
         return exc
 

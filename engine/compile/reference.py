@@ -74,7 +74,9 @@ def _test(atom: Atom, var: Mapping[str, str]) -> str:
     return f"((_v := {left}) is not None and (_w := {other}) is not None and _v {symbol} _w)"
 
 
-def _rule_source(rule: Rule, atoms: tuple[Atom, ...], n: int) -> list[str]:
+def _rule_source(
+    rule: Rule, atoms: tuple[Atom, ...], n: int, group: dict[tuple[str, str | None], str]
+) -> list[str]:
     names = [alias.name for alias in rule.aliases]
     var = {name: f"x{i}" for i, name in enumerate(names)}
     per_step: list[list[Atom]] = [[] for _ in names]
@@ -84,7 +86,8 @@ def _rule_source(rule: Rule, atoms: tuple[Atom, ...], n: int) -> list[str]:
     indent = "    "
     for i, alias in enumerate(rule.aliases):
         key = (alias.fact_type, alias.kind)
-        lines.append(f"{indent}for x{i} in groups.get({key!r}, ()):")
+        name = group.setdefault(key, f"g{len(group)}")
+        lines.append(f"{indent}for x{i} in {name}:")
         indent += "    "
         earlier = [f"x{i} is x{j}" for j in range(i)]
         if earlier:  # durable_rules never binds one fact twice in a match
@@ -100,13 +103,16 @@ def _rule_source(rule: Rule, atoms: tuple[Atom, ...], n: int) -> list[str]:
 
 def python_source(program: Program, stratum: int) -> str:
     """The generated Python of one round: a function ``run(groups, fired)``."""
-    lines = [f"def round_{stratum}(groups, fired):"]
+    group: dict[tuple[str, str | None], str] = {}  # (fact type, kind) -> its facts, looked up once
+    body: list[str] = []
     for rule in program.rules:
         if rule.stratum != stratum:
             continue
         for n, atoms in enumerate(rule.alternatives):
-            lines.extend(_rule_source(rule, atoms, n))
-    lines.append("    return fired")
+            body.extend(_rule_source(rule, atoms, n, group))
+    lines = [f"def round_{stratum}(groups, fired):"]
+    lines += [f"    {name} = groups.get({key!r}, ())" for key, name in group.items()]
+    lines += [*body, "    return fired"]
     return "\n".join(lines) + "\n"
 
 
