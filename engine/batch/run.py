@@ -324,8 +324,8 @@ def _stats(shard: Shard, job: Job) -> Tally | ImpactTally | None:
     fs, path = open_fs(stats_path(job.out, shard.id), dict(job.storage_options))
     try:
         with fs.open(path, "rb") as stream:
-            data = json.loads(stream.read())
-    except (OSError, ValueError):
+            data = orjson.loads(stream.read())
+    except (OSError, ValueError):  # orjson.JSONDecodeError is a ValueError
         return None
     kind = Tally if job.mode == "score" else ImpactTally
     return kind.from_json(data["tally"])
