@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -206,16 +206,3 @@ def test_an_evidence_file_type_is_its_posix_suffix_lower_case_without_the_dot(na
     from engine.facts import file_type
 
     assert file_type(name) == PurePosixPath(name).suffix.lower().lstrip(".")
-
-
-@settings(max_examples=2000, deadline=None)
-@given(
-    st.datetimes(
-        min_value=datetime(1900, 1, 2), max_value=datetime(2400, 1, 1),
-        timezones=st.sampled_from([UTC, CST, timezone(timedelta(hours=-11, minutes=-30))]),
-    )
-)  # fmt: skip
-def test_a_time_in_fact_form_is_its_posix_timestamp_truncated(moment: datetime) -> None:
-    from engine.rules.expr import epoch_seconds
-
-    assert epoch_seconds(moment) == int(moment.timestamp())

@@ -14,7 +14,7 @@ import difflib
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -181,21 +181,8 @@ def _seconds(value: Any) -> int:
     return int(value.total_seconds()) if isinstance(value, timedelta) else int(value)
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_SECOND = timedelta(seconds=1)
-_EXACT_DAYS = 49_000  # to 2104: under 2**32 s, timestamp()'s float resolves microseconds
-
-
-def epoch_seconds(value: datetime) -> int:
-    """``int(value.timestamp())`` for an aware time, without the float where that is exact."""
-    delta = value - _EPOCH
-    if 0 <= delta.days < _EXACT_DAYS:
-        return delta // _SECOND
-    return int(value.timestamp())
-
-
 _CONVERTERS: dict[str, Converter] = {
-    "time": epoch_seconds,
+    "time": lambda value: int(value.timestamp()),
     "duration": _seconds,
     "money": _scaled(100),
     "number": _scaled(NUMBER_SCALE),
