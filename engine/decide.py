@@ -48,22 +48,15 @@ class Decider:
             rule.id: Reason(rule=rule.id, zh=rule.reason.zh, en=rule.reason.en)
             for rule in program.rules
         }
-        self._unmet_reasons: dict[str, Reason] = {}
+        self._unmet = {
+            req.id: Reason(rule=req.id, zh=req.unmet.zh, en=req.unmet.en)
+            for req in program.requirements
+        }  # why an item fails a requirement it does not meet
         self._by_kind: dict[str, dict[str, tuple[Effect, ...]]] = {}
         for rule in program.rules:
             for effect in rule.effects:
                 by_rule = self._by_kind.setdefault(effect.kind, {})
                 by_rule[rule.id] = (*by_rule.get(rule.id, ()), effect)
-
-    def _unmet(self, requirement: str) -> Reason:
-        """Why an item fails a requirement it does not meet (built once per requirement)."""
-        reason = self._unmet_reasons.get(requirement)
-        if reason is None:
-            req = self.program.requirement(requirement)
-            assert req is not None
-            reason = Reason(rule=requirement, zh=req.unmet.zh, en=req.unmet.en)
-            self._unmet_reasons[requirement] = reason
-        return reason
 
     def changes_statuses(self, firings: Iterable[Firing]) -> bool:
         """Whether any of these firings rejects an item or meets a requirement."""
@@ -331,7 +324,7 @@ class Decider:
             if kind is not None:
                 for rid in kind.requirements:
                     if rid not in met.get(item.id, set()):
-                        item_reasons.append(self._unmet(rid))
+                        item_reasons.append(self._unmet[rid])
             out.append(
                 EvidenceFinding(
                     id=item.id,

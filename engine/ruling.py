@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-import orjson
-
 __all__ = [
     "RULINGS",
     "EvidenceFinding",
@@ -18,7 +16,6 @@ __all__ = [
     "Ruling",
     "RulesRef",
     "ruling_json",
-    "ruling_line",
 ]
 
 # CONTRACT.md: what ``ruling`` is one of
@@ -155,9 +152,3 @@ class Ruling:
 def ruling_json(ruling: Ruling, *, indent: int | None = None) -> str:
     """The ruling as JSON: deterministic, UTF-8 text kept readable (no \\u escapes)."""
     return json.dumps(ruling.as_dict(), ensure_ascii=False, indent=indent)
-
-
-def ruling_line(ruling: Ruling) -> bytes:
-    """The ruling as one line of JSON Lines: compact UTF-8 bytes ending in a newline, the same
-    data as ``ruling_json`` (orjson, several times faster: a batch run writes millions)."""
-    return orjson.dumps(ruling.as_dict(), option=orjson.OPT_APPEND_NEWLINE)

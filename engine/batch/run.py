@@ -39,6 +39,7 @@ from engine.batch.shard import (
     atomic_writer,
     case_id_of,
     error_row,
+    jsonl_row,
     quarantine_path,
     results_path,
     stats_path,
@@ -316,10 +317,6 @@ def _outcome_on_disk(shard: Shard, job: Job) -> ShardOutcome:
     return ShardOutcome(shard_id=shard.id, cases=cases, lines=cases, seconds=0.0, pid=0)
 
 
-def _jsonl_row(data: dict[str, Any]) -> bytes:
-    return orjson.dumps(data, option=orjson.OPT_APPEND_NEWLINE)
-
-
 def _stats(shard: Shard, job: Job) -> Tally | ImpactTally | None:
     fs, path = open_fs(stats_path(job.out, shard.id), dict(job.storage_options))
     try:
@@ -401,7 +398,7 @@ def _write_outputs(
             for shard in archive.shards:  # one shard's rows in memory at a time, archive order
                 done = _stats(shard, job)
                 if isinstance(done, Tally) and done.disagreements:
-                    stream.write(b"".join(map(_jsonl_row, done.disagreements)))
+                    stream.write(b"".join(map(jsonl_row, done.disagreements)))
         return summary
     write_atomic(f"{out}/impact.json", _json(summary), options)
     versions = {"old": programs[0], "new": programs[-1]}

@@ -35,7 +35,6 @@ from engine.casefile import parse_case, parse_jsonl_line
 from engine.errors import AdjudicationError, CaseFileError
 from engine.model import Case
 from engine.rules.program import Program
-from engine.ruling import ruling_line
 from engine.scoring import EngineName, Scorer
 
 __all__ = [
@@ -45,6 +44,7 @@ __all__ = [
     "Job",
     "ShardOutcome",
     "error_row",
+    "jsonl_row",
     "install_programs",
     "quarantine_path",
     "results_path",
@@ -144,7 +144,12 @@ def error_row(case_id: str | None, source: str, kind: str, message: str) -> byte
     """An error object (CONTRACT.md): the output line (with its newline) of an input that was
     not scored."""
     body = {"case_id": case_id, "source": source, "error": {"type": kind, "message": message}}
-    return orjson.dumps(body, option=orjson.OPT_APPEND_NEWLINE)
+    return jsonl_row(body)
+
+
+def jsonl_row(data: Mapping[str, Any]) -> bytes:
+    """One line of a JSON Lines output file: compact UTF-8 JSON and its newline."""
+    return orjson.dumps(data, option=orjson.OPT_APPEND_NEWLINE)
 
 
 def score_shard(shard: Shard, job: Job) -> ShardOutcome:
@@ -153,15 +158,13 @@ def score_shard(shard: Shard, job: Job) -> ShardOutcome:
     options = dict(job.storage_options)
     scorers = [scorer_for(digest, job.engine) for digest in job.rules]
     tally: Tally | ImpactTally = Tally() if job.mode == "score" else ImpactTally()
-    fs, path = open_fs(results_path(job.out, shard.id), options)
-    with _atomic(fs, path) as results:
+    with atomic_writer(results_path(job.out, shard.id), options) as results:
         lines = _lines(read_shard(shard, options), job, scorers, tally)
         while chunk := b"".join(islice(lines, WRITE_LINES)):  # few writes: fsspec's cost
             results.write(chunk)
         stats = {"shard": shard.id, "mode": job.mode, "tally": tally.to_json()}
-        stats_fs, stats_file = open_fs(stats_path(job.out, shard.id), options)
-        with _atomic(stats_fs, stats_file) as out:  # before the results: results => stats
-            out.write(orjson.dumps(stats))
+        # before the results are in place: a shard with results always has its stats
+        write_atomic(stats_path(job.out, shard.id), orjson.dumps(stats), options)
     quarantined_fs, quarantined = open_fs(quarantine_path(job.out, shard.id), options)
     if quarantined_fs.exists(quarantined):  # an earlier run gave up on it; now it is done
         quarantined_fs.rm(quarantined)
@@ -197,7 +200,7 @@ def _lines(
             old, new = (_try_score(scorer, case) for scorer in scorers)
             row = compare_rulings(case, old, new)
             tally.add(case, row)
-            yield orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE)
+            yield jsonl_row(row)
             continue
         result = _try_score(scorers[0], case)
         if isinstance(result, Exception):
@@ -205,7 +208,7 @@ def _lines(
             yield error_row(case.case_id, str(case.source or entry.loc), *_describe(result))
             continue
         tally.add_ruling(case, result)
-        yield ruling_line(result)
+        yield jsonl_row(result.as_dict())  # ruling/1, as ruling_json gives it, compact
 
 
 def _try_score(scorer: Scorer, case: Case) -> Any:
