@@ -106,16 +106,64 @@ def test_every_disagreement_is_listed_in_the_file_the_summary_names_the_first_fe
     agreement = report.summary["agreement"]
     assert agreement["disagreements"] == len(ids)
     assert agreement["disagreeing_case_ids"] == ids[:3]
-    total, part = (
-        Tally(),
-        Tally.from_json(
-            json.loads(next((tmp_path / "out" / "shards").glob("*.stats.json")).read_bytes())[
-                "tally"
-            ]
-        ),
-    )
-    total.merge(part)
-    assert part.disagreements and not total.disagreements  # a sum holds no rows
+    shards = tmp_path / "out" / "shards"
+    per_shard = [
+        json.loads(row)["case_id"]
+        for part in sorted(shards.glob("*.disagreements"))
+        for row in part.read_text(encoding="utf-8").splitlines()
+    ]
+    assert sorted(per_shard) == sorted(ids)  # disagreements.jsonl is the shards' files joined
+    stats = [json.loads(p.read_bytes())["tally"] for p in shards.glob("*.stats.json")]
+    assert all("disagreements" not in tally for tally in stats)  # the driver reads only counts
+    total = Tally()
+    for tally in stats:
+        total.merge(Tally.from_json(tally))
+    assert total.disagreed == len(ids) and not total.disagreements  # a sum holds no rows
+
+
+def test_a_result_file_changed_after_its_shard_finished_is_reported_missing(
+    tmp_path: Path, program: Program
+) -> None:
+    archive = write_jsonl(tmp_path / "a.jsonl", case_lines(12, seed=3))
+    out = tmp_path / "out"
+    first = rescore([str(archive)], program, out=str(out), engine="reference", workers=0,
+                    shard_cases=4)  # fmt: skip
+    assert first.complete and not first.missing
+    results = sorted((out / "shards").glob("*.jsonl"))
+    cut = results[0].read_bytes().splitlines(keepends=True)
+    results[0].write_bytes(b"".join(cut[:-1]))  # a line lost: smaller than its worker wrote
+    again = rescore([str(archive)], program, out=str(out), engine="reference", workers=0,
+                    shard_cases=4)  # fmt: skip
+    assert again.missing == (results[0].name.removesuffix(".jsonl"),)
+    assert not again.complete and again.lines == 11
+
+
+def test_a_shard_whose_disagreements_file_is_gone_is_reported_missing(
+    tmp_path: Path, program: Program
+) -> None:
+    archive = write_jsonl(tmp_path / "a.jsonl", case_lines(12, seed=3))
+    out = tmp_path / "out"
+    rescore([str(archive)], program, out=str(out), engine="reference", workers=0, shard_cases=4)
+    part = sorted((out / "shards").glob("*.disagreements"))[0]
+    part.unlink()
+    again = rescore([str(archive)], program, out=str(out), engine="reference", workers=0,
+                    shard_cases=4)  # fmt: skip
+    assert again.missing == (part.name.removesuffix(".disagreements"),) and not again.complete
+
+
+def test_results_of_the_recorded_size_are_not_read_back(
+    tmp_path: Path, program: Program, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import engine.batch.run as run_module
+
+    def unexpected(url: str, options: object) -> int:
+        raise AssertionError(f"{url} was read back")
+
+    monkeypatch.setattr(run_module, "_count_lines", unexpected)
+    archive = write_jsonl(tmp_path / "a.jsonl", case_lines(12, seed=3))
+    report = rescore([str(archive)], program, out=str(tmp_path / "out"), engine="reference",
+                     workers=0, shard_cases=4)  # fmt: skip
+    assert report.complete and report.lines == 12
 
 
 def test_a_second_run_resumes_every_finished_shard(tmp_path: Path, program: Program) -> None:

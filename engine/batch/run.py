@@ -13,7 +13,8 @@ Output folder::
 
     run.json                    what was run: inputs, rules, engine, shard ids
     shards/<id>.jsonl           one line per input case (ruling/1, impact/1 or an error object)
-    shards/<id>.stats.json      that shard's counts
+    shards/<id>.stats.json      that shard's counts and the size of its results
+    shards/<id>.disagreements   its rows that disagree with the recorded decision (JSON Lines)
     shards/<id>.quarantined.jsonl
     summary.json, disagreements.jsonl              (batch)
     impact.json, impact.html, cases/<id>.old|new.html  (impact)
@@ -38,6 +39,7 @@ from engine.batch.shard import (
     ShardOutcome,
     atomic_writer,
     case_id_of,
+    disagreements_path,
     error_row,
     jsonl_row,
     quarantine_path,
@@ -318,6 +320,12 @@ def _outcome_on_disk(shard: Shard, job: Job) -> ShardOutcome:
 
 
 def _stats(shard: Shard, job: Job) -> Tally | ImpactTally | None:
+    record = _shard_record(shard, job)
+    return None if record is None else record[0]
+
+
+def _shard_record(shard: Shard, job: Job) -> tuple[Tally | ImpactTally, int | None] | None:
+    """A finished shard's counts and the size of its results in bytes (None: not recorded)."""
     fs, path = open_fs(stats_path(job.out, shard.id), dict(job.storage_options))
     try:
         with fs.open(path, "rb") as stream:
@@ -325,7 +333,7 @@ def _stats(shard: Shard, job: Job) -> Tally | ImpactTally | None:
     except (OSError, ValueError):  # orjson.JSONDecodeError is a ValueError
         return None
     kind = Tally if job.mode == "score" else ImpactTally
-    return kind.from_json(data["tally"])
+    return kind.from_json(data["tally"]), data.get("bytes")
 
 
 def _quarantine(shard: Shard, job: Job, attempts: int, reason: str) -> Quarantine:
@@ -355,7 +363,10 @@ def _count_lines(url: str, options: Mapping[str, Any]) -> int:
 
 
 def _verify(archive: Archive, job: Job) -> tuple[Tally | ImpactTally, int, tuple[str, ...]]:
-    """Sum the shards' counts and count the lines really written: (tally, lines, missing)."""
+    """Sum the shards' counts and check the lines really written: (tally, lines, missing).
+
+    A result file of exactly the size its worker recorded holds the lines it counted; any other
+    size (or no size recorded) and its lines are counted."""
     options = dict(job.storage_options)
     fs, _ = open_fs(job.out, options)
     total: Tally | ImpactTally = Tally() if job.mode == "score" else ImpactTally()
@@ -363,11 +374,18 @@ def _verify(archive: Archive, job: Job) -> tuple[Tally | ImpactTally, int, tuple
     missing: list[str] = []
     for shard in archive.shards:
         results, quarantined = results_path(job.out, shard.id), quarantine_path(job.out, shard.id)
-        if fs.exists(open_fs(results, options)[1]):
-            written = _count_lines(results, options)
-            tally = _stats(shard, job)
+        results_file = open_fs(results, options)[1]
+        if fs.exists(results_file):
+            record = _shard_record(shard, job)
+            tally, size = record if record is not None else (None, None)
+            if tally is not None and size is not None and fs.size(results_file) == size:
+                written = tally.lines
+            else:
+                written = _count_lines(results, options)
             expected = shard.cases if shard.cases is not None else written
             if tally is None or tally.lines != written or tally.cases != expected:
+                missing.append(shard.id)
+            elif isinstance(tally, Tally) and not _disagreements_kept(shard, job, tally, fs):
                 missing.append(shard.id)
             if tally is not None:
                 total.merge(tally)  # type: ignore[arg-type]
@@ -380,6 +398,28 @@ def _verify(archive: Archive, job: Job) -> tuple[Tally | ImpactTally, int, tuple
         else:
             missing.append(shard.id)
     return total, lines, tuple(missing)
+
+
+def _disagreements_kept(shard: Shard, job: Job, tally: Tally, fs: Any) -> bool:
+    """A shard that had disagreements has their file (or, from earlier versions, its stats
+    hold them)."""
+    if not tally.disagreed or tally.disagreements:
+        return True
+    path = open_fs(disagreements_path(job.out, shard.id), dict(job.storage_options))[1]
+    return bool(fs.exists(path))
+
+
+def _disagreement_rows(shard: Shard, job: Job) -> bytes:
+    """A finished shard's disagreement rows, as JSON Lines."""
+    options = dict(job.storage_options)
+    fs, path = open_fs(disagreements_path(job.out, shard.id), options)
+    try:
+        with fs.open(path, "rb") as stream:
+            return bytes(stream.read())
+    except FileNotFoundError:  # none, or stats of an earlier version holding the rows
+        done = _stats(shard, job)
+        rows = done.disagreements if isinstance(done, Tally) else []
+        return b"".join(map(jsonl_row, rows))
 
 
 def _write_outputs(
@@ -395,10 +435,10 @@ def _write_outputs(
     if isinstance(tally, Tally):
         write_atomic(f"{out}/summary.json", _json(summary), options)
         with atomic_writer(f"{out}/disagreements.jsonl", options) as stream:
-            for shard in archive.shards:  # one shard's rows in memory at a time, archive order
-                done = _stats(shard, job)
-                if isinstance(done, Tally) and done.disagreements:
-                    stream.write(b"".join(map(jsonl_row, done.disagreements)))
+            for shard in archive.shards:  # each shard's file copied in turn, in archive order
+                rows = _disagreement_rows(shard, job)
+                if rows:
+                    stream.write(rows)
         return summary
     write_atomic(f"{out}/impact.json", _json(summary), options)
     versions = {"old": programs[0], "new": programs[-1]}

@@ -3,10 +3,12 @@
 ``score_shard`` reads the shard's inputs, scores each case with the worker's cached Scorer and
 writes ``<out>/shards/<shard-id>.jsonl``: one line per input, a ruling/1 object or an error
 object ``{"case_id", "source", "error": {"type", "message"}}``. A case that fails in any way
-becomes an error row naming its source and line; no case is ever dropped. The counts go first to
-``<shard-id>.stats.json``, then the results are moved into place (temporary file + rename), so
-a shard is done exactly when its result file exists and a retried or duplicated task never
-leaves a partial file or a duplicate row.
+becomes an error row naming its source and line; no case is ever dropped. The rows that
+disagree with the recorded decision go first to ``<shard-id>.disagreements`` (JSON Lines, when
+there are any), the counts and the results' size in bytes to ``<shard-id>.stats.json``, then the
+results are moved into place (temporary file + rename), so a shard is done exactly when its
+result file exists and a retried or duplicated task never leaves a partial file or a duplicate
+row.
 
 Scorers are built once per process (``install_programs`` from the pool's initializer or the
 Dask worker plugin, then ``scorer_for``) and reused for every shard the process scores.
@@ -41,6 +43,7 @@ __all__ = [
     "CrashHook",
     "atomic_writer",
     "case_id_of",
+    "disagreements_path",
     "Job",
     "ShardOutcome",
     "error_row",
@@ -136,6 +139,11 @@ def stats_path(out: str, shard_id: str) -> str:
     return f"{out.rstrip('/')}/shards/{shard_id}.stats.json"
 
 
+def disagreements_path(out: str, shard_id: str) -> str:
+    # JSON Lines, but not named *.jsonl: shards/*.jsonl are the results, one line per case
+    return f"{out.rstrip('/')}/shards/{shard_id}.disagreements"
+
+
 def quarantine_path(out: str, shard_id: str) -> str:
     return f"{out.rstrip('/')}/shards/{shard_id}.quarantined.jsonl"
 
@@ -160,9 +168,15 @@ def score_shard(shard: Shard, job: Job) -> ShardOutcome:
     tally: Tally | ImpactTally = Tally() if job.mode == "score" else ImpactTally()
     with atomic_writer(results_path(job.out, shard.id), options) as results:
         lines = _lines(read_shard(shard, options), job, scorers, tally)
+        size = 0
         while chunk := b"".join(islice(lines, WRITE_LINES)):  # few writes: fsspec's cost
             results.write(chunk)
-        stats = {"shard": shard.id, "mode": job.mode, "tally": tally.to_json()}
+            size += len(chunk)
+        if isinstance(tally, Tally) and tally.disagreements:  # the driver concatenates them
+            rows = b"".join(map(jsonl_row, tally.disagreements))
+            write_atomic(disagreements_path(job.out, shard.id), rows, options)
+        # the size lets the driver check the results without reading them back
+        stats = {"shard": shard.id, "mode": job.mode, "tally": tally.to_json(), "bytes": size}
         # before the results are in place: a shard with results always has its stats
         write_atomic(stats_path(job.out, shard.id), orjson.dumps(stats), options)
     quarantined_fs, quarantined = open_fs(quarantine_path(job.out, shard.id), options)

@@ -4,8 +4,8 @@ rulings recorded in the archive (overall, by dispute type, a confusion table, th
 Every shard writes its own ``Tally`` beside its results; the summary is their sum, so it never
 re-reads the results and costs the same for a thousand cases or a hundred million. A shard's
 tally holds its disagreeing cases in full; a sum holds only their number and the first ids, so
-that the driver's memory does not grow with the archive (``disagreements.jsonl`` is streamed
-from the shards' stats files).
+that the driver's memory does not grow with the archive (each worker writes its shard's rows to
+a file of their own, and ``disagreements.jsonl`` is those files joined).
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ class Tally:
         self.agreed = 0
         self.agreement_by_type: dict[str, list[int]] = {}  # type -> [recorded, agreed]
         self.confusion: dict[str, Counter[str]] = {}  # recorded ruling -> re-scored ruling
-        self.disagreements: list[dict[str, Any]] = []  # this shard's, in full; not summed
+        # this shard's, in full, for its disagreements file; neither summed nor in to_json
+        self.disagreements: list[dict[str, Any]] = []
         self.disagreed = 0  # every disagreement, summed
         self.disagreeing_ids: list[str] = []  # the first DISAGREEMENTS_LISTED case ids, summed
 
@@ -117,7 +118,6 @@ class Tally:
             "confusion": {k: dict(sorted(v.items())) for k, v in sorted(self.confusion.items())},
             "disagreed": self.disagreed,
             "disagreeing_ids": self.disagreeing_ids,
-            "disagreements": self.disagreements,
         }
 
     @classmethod
@@ -130,7 +130,7 @@ class Tally:
         tally.recorded, tally.agreed = data["recorded"], data["agreed"]
         tally.agreement_by_type = {k: list(v) for k, v in data["agreement_by_type"].items()}
         tally.confusion = {k: Counter(v) for k, v in data["confusion"].items()}
-        tally.disagreements = list(data["disagreements"])
+        tally.disagreements = list(data.get("disagreements", ()))  # stats of earlier versions
         ids = [d["case_id"] for d in tally.disagreements[:DISAGREEMENTS_LISTED]]
         tally.disagreed = data.get("disagreed", len(tally.disagreements))  # earlier versions
         tally.disagreeing_ids = data.get("disagreeing_ids", ids)
