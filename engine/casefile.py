@@ -67,6 +67,7 @@ _MAX_VALUE_DEPTH = 32  # nesting inside evidence attributes
 # Limits that keep every value inside what the engine computes exactly (money as Decimal with 28
 # digits, integers inside the 64-bit range durable_rules saturates at): far above any real order.
 MAX_AMOUNT = Decimal(10) ** 12  # CNY
+_MAX_FLOAT_AMOUNT = float(MAX_AMOUNT)
 MAX_COUNT = 10**6  # prior interventions, promised shipping hours
 MAX_CASE_BYTES = 4 << 20  # one case file, or one line of JSON Lines
 MAX_EVIDENCE = 1_000  # items in one case (durable_rules' cost grows with items x rules)
@@ -203,6 +204,10 @@ def _enum(*choices: str) -> _Convert:
 
 
 def _amount(chk: _Checker, value: object, path: FieldPath, *, positive: bool = False) -> Any:
+    if type(value) is float and 0.0 < value < _MAX_FLOAT_AMOUNT:  # the common case, checked
+        amount = Decimal(repr(value))  # the same Decimal as below; repr has no exponent here
+        if amount.as_tuple()[2] >= -2:  # type: ignore[operator]  # finite: an int exponent
+            return amount
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         number = isinstance(value, str) and re.fullmatch(r"\s*\d+(\.\d+)?\s*", value)
         hint = f"write it as a number, without quotes: {str(value).strip()}" if number else ""

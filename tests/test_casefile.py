@@ -570,6 +570,24 @@ def test_any_json_like_data_gives_a_case_or_an_error(data: Any) -> None:
     assert isinstance(result, Case | CaseFileError)
 
 
+@given(st.floats() | st.integers(-(10**4), 10**15).map(lambda fen: fen / 100))
+def test_an_amount_as_a_float_is_read_as_the_decimal_it_prints_as(number: float) -> None:
+    """The quick path for floats gives the Decimal of its text, or the same error as the rest."""
+    as_decimal = Decimal(str(number))  # what the float's digits mean
+    try:
+        got: object = casefile._amount(None, number, ())  # type: ignore[arg-type]
+    except casefile._Invalid as exc:
+        got = exc
+    try:
+        expected: object = casefile._amount(None, as_decimal, ())  # type: ignore[arg-type]
+    except casefile._Invalid as exc:
+        expected = exc
+    if isinstance(expected, Exception):
+        assert isinstance(got, casefile._Invalid)
+    else:
+        assert isinstance(got, Decimal) and str(got) == str(expected)
+
+
 def test_an_amount_beyond_any_real_order_is_a_located_error() -> None:
     text = (
         Path(__file__).parent.parent / "casefiles" / "not-received-valid-receipt.yaml"
