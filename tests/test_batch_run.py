@@ -263,7 +263,9 @@ def test_kill_9_of_the_driver_then_rerun_gives_exactly_one_line_per_case(tmp_pat
         sys.executable, "-m", "engine.cli", "batch", str(archive), "--out", str(out),
         "--rules", str(RULES), "--engine", "durable", "--workers", "1", "--shard-cases", "50",
     ]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(temp)}
     driver = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)  # fmt: skip
     deadline = time.monotonic() + 60
@@ -273,8 +275,10 @@ def test_kill_9_of_the_driver_then_rerun_gives_exactly_one_line_per_case(tmp_pat
     driver.wait()
     done = len(list((out / "shards").glob("*.jsonl")))
     assert 2 <= done < 30, "the driver must be killed mid-run"
+    assert len(list(temp.glob("adjudicate-rules-*.pickle"))) == 1  # the rules, for its workers
     rerun = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert rerun.returncode == 0, rerun.stderr
+    assert not list(temp.glob("adjudicate-rules-*.pickle"))  # the killed driver's, removed too
     rows = output_lines(out)
     assert sorted(r["case_id"] for r in rows) == sorted(json.loads(x)["case_id"] for x in lines)
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))

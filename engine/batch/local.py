@@ -11,6 +11,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import re
 import tempfile
 import threading
 import time
@@ -23,6 +24,8 @@ from engine.rules.program import Program
 from engine.scoring import EngineName
 
 __all__ = ["InlineBackend", "LocalBackend"]
+
+_PROGRAMS_FILE = re.compile(r"adjudicate-rules-(\d+)-[^/]*\.pickle")  # the driver's pid first
 
 
 def _watch_parent(parent: int) -> None:
@@ -57,7 +60,10 @@ class LocalBackend:
         # The compiled rules reach the workers through a file: as initializer arguments they
         # would be written down the spawn pipe, which blocks (forever, if the new worker dies
         # before reading) when they exceed the pipe's buffer.
-        handle, self._programs_file = tempfile.mkstemp(prefix="adjudicate-rules-", suffix=".pickle")
+        _remove_orphaned_programs(tempfile.gettempdir())
+        handle, self._programs_file = tempfile.mkstemp(
+            prefix=f"adjudicate-rules-{os.getpid()}-", suffix=".pickle"
+        )
         with os.fdopen(handle, "wb") as stream:
             pickle.dump(programs, stream)
         self._args = (self._programs_file, engine, os.getpid())
@@ -83,7 +89,36 @@ class LocalBackend:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
-        os.unlink(self._programs_file)
+        try:
+            os.unlink(self._programs_file)
+        except FileNotFoundError:
+            pass
+
+
+def _remove_orphaned_programs(folder: str) -> None:
+    """Delete the rules files of drivers that were killed (kill -9 leaves no one to clean up)."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        match = _PROGRAMS_FILE.fullmatch(name)
+        if match is None or _alive(int(match.group(1))):
+            continue
+        try:
+            os.unlink(os.path.join(folder, name))
+        except OSError:  # another driver removed it first, or it is not ours to remove
+            pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):  # another user's process; a pid out of range
+        return True
+    return True
 
 
 class InlineBackend:
