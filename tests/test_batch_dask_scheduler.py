@@ -147,6 +147,11 @@ def test_an_existing_scheduler_gives_one_row_per_case_and_the_reference_rulings(
     reference = {r["case_id"]: r["ruling"] for r in output_lines(tmp_path / "local")}
     assert {r["case_id"]: r["ruling"] for r in rows} == reference
     assert len(progress.pids) == 4 and os.getpid() not in progress.pids  # scored by the workers
+    with distributed.Client(scheduler, timeout=STARTUP) as client:
+        plugins = client.run_on_scheduler(
+            lambda dask_scheduler: list(dask_scheduler.worker_plugins)
+        )
+    assert not [name for name in plugins if name.startswith("adjudicate-")]  # removed at the end
 
 
 def test_the_cli_scores_an_archive_on_an_existing_scheduler(tmp_path: Path, scheduler: str) -> None:
@@ -176,6 +181,29 @@ def test_a_worker_with_two_threads_is_refused_before_anything_is_written(
         with pytest.raises(BatchError, match=f"^{re.escape(message)}$"):
             rescore([str(archive)], program, out=str(tmp_path / "out"), engine="reference",
                     backend="dask", scheduler=address)  # fmt: skip
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_shard_sent_to_a_worker_with_two_threads_is_refused_there(
+    tmp_path: Path, program: Program
+) -> None:
+    """A worker that joins after the run's check never scores two shards side by side."""
+    from engine.batch.archive import plan_archive
+    from engine.batch.dask import ThreadedWorker, score_on_worker
+    from engine.batch.shard import Job
+
+    archive = write_jsonl(tmp_path / "a.jsonl", case_lines(4))
+    (shard,) = plan_archive([str(archive)]).shards
+    job = Job(out=str(tmp_path / "out"), mode="score", engine="reference", rules=(program.digest,))
+    with _cluster(tmp_path / "threaded", workers=1, threads=2) as address:
+        with distributed.Client(address, timeout=STARTUP) as client:
+            (worker,) = client.scheduler_info()["workers"]
+            with pytest.raises(ThreadedWorker) as info:
+                client.submit(score_on_worker, shard, job, False).result(timeout=STARTUP)
+    assert str(info.value) == (
+        f"dask worker {worker} runs 2 threads: start it with --nthreads 1 (or --resources "
+        "SCORER=1); the scorer is not thread-safe"
+    )
     assert not (tmp_path / "out").exists()
 
 

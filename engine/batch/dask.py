@@ -6,16 +6,18 @@ rules in every worker, including those the nanny restarts after a crash. Dask re
 whose worker died (``allowed-failures``); a shard that still kills its worker comes back as
 ``KilledWorker`` and is quarantined by the orchestrator. An existing scheduler must have (or
 gain within ``worker_timeout`` seconds) at least one worker, else ``BatchError`` says how to
-start one.
+start one. Threaded workers are refused when the run connects and, for those that join later,
+by each task (``score_on_worker``); the plugin is removed from the scheduler when the run ends.
 """
 
 from __future__ import annotations
 
+import uuid
 from concurrent.futures import Future
 from typing import Any
 
 import dask
-from distributed import Client, KilledWorker, LocalCluster, WorkerPlugin
+from distributed import Client, KilledWorker, LocalCluster, WorkerPlugin, get_worker
 
 from engine.batch.archive import Shard
 from engine.batch.run import BatchError
@@ -23,7 +25,7 @@ from engine.batch.shard import Job, ShardOutcome, install_programs, score_shard
 from engine.rules.program import Program
 from engine.scoring import EngineName
 
-__all__ = ["DaskBackend", "ScorerSetup"]
+__all__ = ["DaskBackend", "ScorerSetup", "ThreadedWorker", "score_on_worker"]
 
 RESOURCE = "SCORER"  # one scoring task per process: durable_rules state is not thread-safe
 WORKER_TIMEOUT = 30.0  # seconds an existing scheduler has to show its first worker
@@ -38,6 +40,26 @@ class ScorerSetup(WorkerPlugin):
 
     def setup(self, worker: Any) -> None:
         install_programs(self.programs)
+
+
+class ThreadedWorker(RuntimeError):
+    """A shard reached a worker that could run two scoring tasks at once."""
+
+
+def score_on_worker(shard: Shard, job: Job, one_slot: bool) -> ShardOutcome:
+    """``score_shard`` in a dask worker that runs one scoring task at a time: one thread, or
+    (``one_slot``: the task asks for a SCORER) exactly one SCORER. A worker that joined after
+    the run's check and breaks this gets the task refused, not run beside another one."""
+    worker = get_worker()
+    threads, slots = worker.state.nthreads, worker.state.total_resources.get(RESOURCE, 0)
+    if threads > 1 and not (one_slot and slots == 1):
+        raise ThreadedWorker(
+            f"dask worker {worker.address} runs {threads} threads"
+            + (f" and {slots:g} {RESOURCE} slots" if one_slot else "")
+            + f": start it with --nthreads 1 (or --resources {RESOURCE}=1); the scorer is not "
+            "thread-safe"
+        )
+    return score_shard(shard, job)
 
 
 def _connect(scheduler: str) -> Client:
@@ -67,6 +89,7 @@ class DaskBackend:
         worker_timeout: float | None = None,
     ) -> None:
         self._cluster: LocalCluster | None = None
+        self._plugin: str | None = None
         settings = {
             "distributed.scheduler.worker-saturation": 1.0,  # no shard queued behind a poison one
             "distributed.scheduler.allowed-failures": max(0, max_attempts - 1),
@@ -87,8 +110,11 @@ class DaskBackend:
                 self._wait_for_a_worker(scheduler, worker_timeout)
             resources = self._resources()
             self.slots = max(1, sum(w["nthreads"] for w in self._workers().values()))
-            name = "adjudicate-" + "-".join(p.digest.removeprefix("sha256:")[:12] for p in programs)
-            self._client.register_plugin(ScorerSetup(programs, engine), name=name)
+            digests = "-".join(p.digest.removeprefix("sha256:")[:12] for p in programs)
+            # one name per run: removed at the end without touching another run's plugin
+            self._plugin = f"adjudicate-{digests}-{uuid.uuid4().hex[:8]}"
+            self._client.register_plugin(ScorerSetup(programs, engine), name=self._plugin)
+            self._one_slot = bool(resources)
             self._executor = self._client.get_executor(pure=False, **resources)  # type: ignore[no-untyped-call]
         except BaseException:
             self._disconnect()  # the caller gets no backend to close
@@ -128,7 +154,9 @@ class DaskBackend:
         return {}
 
     def submit(self, shard: Shard, job: Job) -> Future[ShardOutcome]:
-        future: Future[ShardOutcome] = self._executor.submit(score_shard, shard, job)
+        future: Future[ShardOutcome] = self._executor.submit(
+            score_on_worker, shard, job, self._one_slot
+        )
         return future
 
     def is_worker_death(self, exc: BaseException) -> bool:
@@ -142,6 +170,12 @@ class DaskBackend:
         self._disconnect()
 
     def _disconnect(self) -> None:
+        if self._plugin is not None and self._cluster is None:  # a shared scheduler
+            try:
+                self._client.unregister_worker_plugin(self._plugin)  # type: ignore[no-untyped-call]
+            except Exception:  # noqa: BLE001 - the scheduler may be gone; nothing else to undo
+                pass
+            self._plugin = None
         self._client.close()  # type: ignore[no-untyped-call]
         if self._cluster is not None:
             self._cluster.close()
