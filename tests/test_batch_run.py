@@ -16,7 +16,7 @@ from batchdata import case_lines, output_lines, write_jsonl
 from conftest import CASEFILES, ROOT, RULES
 
 from engine import Program, Scorer, ruling_json
-from engine.batch import BatchError, CrashHook, rescore
+from engine.batch import BatchError, CrashHook, RunReport, rescore
 from engine.casefile import load_cases
 from engine.model import Case
 
@@ -149,6 +149,33 @@ def test_a_shard_whose_disagreements_file_is_gone_is_reported_missing(
     again = rescore([str(archive)], program, out=str(out), engine="reference", workers=0,
                     shard_cases=4)  # fmt: skip
     assert again.missing == (part.name.removesuffix(".disagreements"),) and not again.complete
+
+
+def test_a_folder_from_before_the_disagreement_files_resumes_with_every_disagreement(
+    tmp_path: Path, program: Program
+) -> None:
+    """Stats written before this version hold the rows themselves and no size of the results."""
+    archive = write_jsonl(tmp_path / "a.jsonl", case_lines(12, seed=3))
+    out = tmp_path / "out"
+
+    def score() -> RunReport:
+        return rescore([str(archive)], program, out=str(out), engine="reference", workers=0,
+                       shard_cases=4)  # fmt: skip
+
+    score()
+    expected = (out / "disagreements.jsonl").read_text(encoding="utf-8")
+    for stats in (out / "shards").glob("*.stats.json"):
+        part = stats.with_name(stats.name.replace(".stats.json", ".disagreements"))
+        data = json.loads(stats.read_bytes())
+        data.pop("bytes")
+        rows = part.read_text(encoding="utf-8").splitlines() if part.exists() else []
+        data["tally"]["disagreements"] = [json.loads(row) for row in rows]
+        stats.write_text(json.dumps(data), encoding="utf-8")
+        part.unlink(missing_ok=True)
+    (out / "disagreements.jsonl").unlink()
+    again = score()
+    assert again.complete and again.resumed == 3 and again.lines == 12
+    assert (out / "disagreements.jsonl").read_text(encoding="utf-8") == expected and expected
 
 
 def test_results_of_the_recorded_size_are_not_read_back(
