@@ -205,9 +205,9 @@ def _enum(*choices: str) -> _Convert:
 
 def _amount(chk: _Checker, value: object, path: FieldPath, *, positive: bool = False) -> Any:
     if type(value) is float and 0.0 < value < _MAX_FLOAT_AMOUNT:  # the common case, checked
-        amount = Decimal(repr(value))  # the same Decimal as below; repr has no exponent here
-        if amount.as_tuple()[2] >= -2:  # type: ignore[operator]  # finite: an int exponent
-            return amount
+        amount = Decimal(repr(value))  # the same Decimal as below (str is repr for floats)
+        if amount.as_tuple().exponent >= -2:  # type: ignore[operator]  # finite: an int
+            return amount  # else (1e-05, 0.125) the checks below say what is wrong
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         number = isinstance(value, str) and re.fullmatch(r"\s*\d+(\.\d+)?\s*", value)
         hint = f"write it as a number, without quotes: {str(value).strip()}" if number else ""

@@ -29,6 +29,7 @@ __all__ = ["DaskBackend", "ScorerSetup", "ThreadedWorker", "score_on_worker"]
 
 RESOURCE = "SCORER"  # one scoring task per process: durable_rules state is not thread-safe
 WORKER_TIMEOUT = 30.0  # seconds an existing scheduler has to show its first worker
+_ONE_AT_A_TIME = f"--nthreads 1 (or --resources {RESOURCE}=1); the scorer is not thread-safe"
 
 
 class ScorerSetup(WorkerPlugin):
@@ -56,8 +57,7 @@ def score_on_worker(shard: Shard, job: Job, one_slot: bool) -> ShardOutcome:
         raise ThreadedWorker(
             f"dask worker {worker.address} runs {threads} threads"
             + (f" and {slots:g} {RESOURCE} slots" if one_slot else "")
-            + f": start it with --nthreads 1 (or --resources {RESOURCE}=1); the scorer is not "
-            "thread-safe"
+            + f": start it with {_ONE_AT_A_TIME}"
         )
     return score_shard(shard, job)
 
@@ -149,7 +149,7 @@ class DaskBackend:
         if threaded:
             raise BatchError(
                 f"dask workers {', '.join(threaded)} run more than one thread: start them with "
-                f"--nthreads 1 (or --resources {RESOURCE}=1); the scorer is not thread-safe"
+                f"{_ONE_AT_A_TIME}"
             )
         return {}
 

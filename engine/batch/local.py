@@ -117,7 +117,7 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except (PermissionError, OverflowError):  # another user's process; a pid out of range
-        return True
+        pass
     return True
 
 
