@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from engine import ExpectationMismatch, Program, RuleFileError, Scorer, load_rules
-from engine.ruletests import RuleTest, load_rule_tests, run_rule_test
+from engine.policytools.ruletests import RuleTest, load_rule_tests, run_rule_test
 
 ROOT = Path(__file__).resolve().parent
 POLICY_TESTS = ROOT / "policy-tests"

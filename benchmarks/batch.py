@@ -8,7 +8,7 @@ output folder:
 2. memory: the resident set (RSS) of the driver and of every worker sampled every 0.5 s during
    the big runs; "growth" is a worker's RSS at the end minus its RSS once 10 % of the cases
    were done (what a leak would show);
-3. YAML: ``--yaml-files`` case files parsed with ``engine.casefile.parse_case`` (the C loader
+3. YAML: ``--yaml-files`` case files parsed with ``engine.cases.load.parse_case`` (the C loader
    plus validation) versus ``yaml.load(..., yaml.CSafeLoader)`` alone, one process.
 
     python benchmarks/make_archive.py --out /tmp/bench/million --cases 1000000
@@ -42,7 +42,7 @@ from make_archive import main as make_archive  # noqa: E402
 
 from engine import load_rules  # noqa: E402
 from engine.batch import rescore  # noqa: E402
-from engine.casefile import parse_case  # noqa: E402
+from engine.cases.load import parse_case  # noqa: E402
 
 BEGIN, END = "<!-- batch.py -->", "<!-- /batch.py -->"
 

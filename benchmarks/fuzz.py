@@ -65,7 +65,7 @@ def _mutations(seed: int, count: int) -> list[tuple[str, str]]:
         if rng.random() < 0.3:  # the same case as JSON, then mutated
             import yaml
 
-            from engine.yamlsource import SafeLoader
+            from engine.rules.yamlsource import SafeLoader
 
             text = json.dumps(yaml.load(text, Loader=SafeLoader), ensure_ascii=False, indent=1)
             fmt = "json"
@@ -100,7 +100,7 @@ def _score_chunk(args: tuple[int, int, str]) -> dict[str, Any]:
     """Worker: generate and score one chunk of inputs with both engines."""
     seed, count, rules = args
     from engine import AdjudicationError, Scorer, load_rules, ruling_json
-    from engine.casefile import parse_case
+    from engine.cases.load import parse_case
 
     program = load_rules(rules)
     scorers = {name: Scorer(program, name) for name in ("reference", "durable")}  # type: ignore[arg-type]
@@ -173,7 +173,7 @@ def run_atheris(runs: int) -> None:
 
     with atheris.instrument_imports():
         from engine import AdjudicationError, Scorer, load_rules
-        from engine.casefile import parse_case
+        from engine.cases.load import parse_case
 
     scorer = Scorer(load_rules(ROOT / "rules"), "reference")
 

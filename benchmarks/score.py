@@ -48,7 +48,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from engine import Scorer, load_rules  # noqa: E402
-from engine.casefile import load_case  # noqa: E402
+from engine.cases.load import load_case  # noqa: E402
 from engine.compile.durable import to_durable  # noqa: E402
 from engine.rules.program import KEY, ROUND  # noqa: E402
 
@@ -166,7 +166,7 @@ def breakdown_paths(
     paths: dict[str, Any] = {}
     notes: list[str] = []
     try:
-        from engine.runtime import DurableEvaluator
+        from engine.compile.host import DurableEvaluator
 
         evaluator = DurableEvaluator(program)
 

@@ -14,7 +14,7 @@ from engine.model import Case, SourceLoc
 from engine.rules.loader import load_rules
 from engine.rules.program import Program
 from engine.ruling import Ruling, ruling_json
-from engine.scoring import ENGINES, Scored, Scorer, score_case
+from engine.run.scoring import ENGINES, Scored, Scorer, score_case
 
 __all__ = [
     "ENGINES",

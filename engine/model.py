@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = [
     "Appeal",
@@ -19,6 +19,7 @@ __all__ = [
     "Dispute",
     "Evidence",
     "EvidenceFile",
+    "Firing",
     "Order",
     "Record",
     "SourceLoc",
@@ -141,3 +142,20 @@ class Case:
     evidence: tuple[Evidence, ...] = ()
     decision: Decision | None = None
     source: SourceLoc | None = field(default=None, compare=False)
+
+
+class Firing(NamedTuple):
+    """``rule_id`` fired with ``bindings``: (alias, fact key) pairs, e.g. ("evidence", "E1")."""
+
+    rule_id: str
+    bindings: tuple[tuple[str, str], ...]
+
+    def key_of(self, alias: str) -> str | None:
+        for name, key in self.bindings:
+            if name == alias:
+                return key
+        return None
+
+    @property
+    def facts(self) -> tuple[str, ...]:
+        return tuple(key for _, key in self.bindings)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from engine.agreement import Comparison, Row, agreement
+from engine.policytools.agreement import Comparison, Row, agreement
 
 
 def decided(

@@ -22,7 +22,7 @@ from engine.batch import CrashHook, rescore
 
 def test_the_hook_really_segfaults_durable_rules() -> None:
     done = subprocess.run(
-        [sys.executable, "-c", "from engine.runtime import crash_durable_rules as c; c()"],
+        [sys.executable, "-c", "from engine.compile.host import crash_durable_rules as c; c()"],
         cwd=ROOT, capture_output=True, timeout=60,
     )  # fmt: skip
     assert done.returncode == -11  # SIGSEGV, from the C extension

@@ -17,7 +17,7 @@ from conftest import CASEFILES, ROOT, RULES
 
 from engine import Program, Scorer, ruling_json
 from engine.batch import BatchError, CrashHook, RunReport, rescore
-from engine.casefile import load_cases
+from engine.cases.load import load_cases
 from engine.model import Case
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, golden_cases
 
-from engine.casedata import case_data
-from engine.casefile import case_from_data, load_case
+from engine.cases.dump import case_data
+from engine.cases.load import case_from_data, load_case
 
 CASES = [*golden_cases(), ROOT / "tests" / "data" / "reports" / "hostile-text.yaml"]
 
@@ -32,9 +32,3 @@ def test_an_amount_too_long_for_a_json_number_is_refused_not_rounded() -> None:
         "amount 12345678901234567.89 cannot be written as an exact JSON number"
     )
 
-
-def test_the_rulings_a_decision_may_name_are_those_the_case_file_contract_reads() -> None:
-    from engine import casefile
-    from engine.ruling import RULINGS
-
-    assert casefile._RULINGS == RULINGS

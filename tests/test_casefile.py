@@ -1,4 +1,4 @@
-"""engine.casefile: casefile/1 documents (YAML, JSON, JSON Lines) -> Case, or a located error."""
+"""engine.cases.load: casefile/1 documents (YAML, JSON, JSON Lines) -> Case, or an error."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import casefile
-from engine.casefile import case_from_data, iter_jsonl, load_case, load_cases, parse_case
+from engine.cases import load as casefile
+from engine.cases.load import case_from_data, iter_jsonl, load_case, load_cases, parse_case
 from engine.errors import CaseFileError
 from engine.model import (
     Case,

@@ -9,9 +9,9 @@ import pytest
 from conftest import golden_cases
 
 from engine import Program, Scorer
-from engine.casefile import load_case
-from engine.explain import render_summary, render_trace
-from engine.trace import trace_of
+from engine.cases.load import load_case
+from engine.explain.render import render_summary, render_trace
+from engine.explain.trace import trace_of
 
 CASES = golden_cases()
 

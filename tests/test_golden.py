@@ -10,7 +10,7 @@ import yaml
 from conftest import golden_cases
 
 from engine import Scorer, ruling_json
-from engine.casefile import load_case
+from engine.cases.load import load_case
 
 CASES = golden_cases()
 

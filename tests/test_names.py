@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.names import normalise_name, scripts
+from engine.cases.names import normalise_name, scripts
 
 
 @pytest.mark.parametrize(

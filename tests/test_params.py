@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 
 from engine import Program
-from engine.facts import FactPlan
-from engine.params import resolve_parameters
+from engine.run.facts import FactPlan
+from engine.run.params import resolve_parameters
 
 CST = timezone(timedelta(hours=8))
 

@@ -13,9 +13,9 @@ from pathlib import Path
 from conftest import CASEFILES, RULES
 
 from engine import Case, Scorer, load_rules
-from engine.casefile import parse_case
+from engine.cases.load import parse_case
+from engine.policytools.ruletests import load_rule_tests
 from engine.rules.lint import lint_program
-from engine.ruletests import load_rule_tests
 
 ENGINES = ("reference", "durable")
 

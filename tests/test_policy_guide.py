@@ -25,8 +25,8 @@ from conftest import ROOT, RULES
 
 from engine import Scorer, load_rules
 from engine.cli import main
+from engine.policytools.ruletests import load_rule_tests, run_rule_test
 from engine.rules.lint import lint_program
-from engine.ruletests import load_rule_tests, run_rule_test
 
 GUIDE = ROOT / "docs" / "policy-guide.md"
 EXAMPLE = re.compile(

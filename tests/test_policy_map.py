@@ -9,7 +9,7 @@ import pytest
 from conftest import CASEFILES, ROOT
 
 from engine import Program, Scorer
-from engine.casefile import load_case
+from engine.cases.load import load_case
 
 MAP = (ROOT / "docs" / "policy-map.md").read_text(encoding="utf-8")
 ROWS = [line for line in MAP.splitlines() if line.startswith("| ") and "`" in line]

@@ -19,11 +19,11 @@ from click.testing import CliRunner
 from conftest import CASEFILES, ROOT
 
 from engine import Program, Scorer
-from engine.casefile import load_case
+from engine.cases.load import load_case
 from engine.cli import main
-from engine.explain import render_report
-from engine.report import report_context
-from engine.whatif import what_would_change
+from engine.explain.context import report_context
+from engine.explain.render import render_report
+from engine.explain.whatif import what_would_change
 
 REPORT_CASES = ROOT / "tests" / "data" / "reports"
 SNAPSHOTS = ROOT / "tests" / "snapshots"

@@ -13,10 +13,10 @@ import pytest
 from conftest import ROOT
 
 from engine import Program, Scorer
-from engine.casefile import load_case
-from engine.explain import render_report
-from engine.report import report_context
-from engine.whatif import what_would_change
+from engine.cases.load import load_case
+from engine.explain.context import report_context
+from engine.explain.render import render_report
+from engine.explain.whatif import what_would_change
 
 HOSTILE = ROOT / "tests" / "data" / "reports" / "hostile-text.yaml"
 

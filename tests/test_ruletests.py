@@ -11,7 +11,7 @@ from conftest import ROOT, RULES
 
 from engine import Program, RuleFileError, Scorer
 from engine.cli import main
-from engine.ruletests import load_rule_tests, run_rule_test
+from engine.policytools.ruletests import load_rule_tests, run_rule_test
 
 DATA = Path(__file__).parent / "data" / "ruletests"
 BASE = ROOT / "casefiles" / "not-received-valid-receipt.yaml"

@@ -6,9 +6,9 @@ import pytest
 from conftest import CASEFILES
 
 from engine import EngineError, Program, Scorer
-from engine.casefile import load_case
+from engine.cases.load import load_case
+from engine.compile.host import DurableEvaluator
 from engine.rules.program import KEY, TYPE
-from engine.runtime import DurableEvaluator
 
 
 def test_an_exception_inside_an_action_is_raised_not_swallowed(program: Program) -> None:

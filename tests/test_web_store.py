@@ -10,9 +10,9 @@ import pytest
 from webdesk import LATE, QUALITY, RECEIPT, client, post_case
 
 from engine import Program, Scorer
-from engine.agreement import agreement, compare
-from engine.casefile import iter_jsonl, load_cases
+from engine.cases.load import iter_jsonl, load_cases
 from engine.model import Case
+from engine.policytools.agreement import agreement, compare
 from engine.web.store import MIGRATIONS, SchemaTooNew, Store, migrate
 
 

@@ -11,9 +11,9 @@ import pytest
 from conftest import CASEFILES, ROOT, RULES, golden_cases
 
 from engine import Program, Scorer, load_rules
-from engine.casefile import load_case
+from engine.cases.load import load_case
+from engine.explain.whatif import WhatIf, what_would_change
 from engine.model import Evidence
-from engine.whatif import WhatIf, what_would_change
 
 REPORT_CASES = ROOT / "tests" / "data" / "reports"
 

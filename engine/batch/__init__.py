@@ -19,7 +19,7 @@ from engine.batch.local import InlineBackend, LocalBackend
 from engine.batch.run import Backend, BatchError, Progress, Quarantine, RunReport, run_archive
 from engine.batch.shard import CrashHook, Job, Mode
 from engine.rules.program import Program
-from engine.scoring import EngineName
+from engine.run.scoring import EngineName
 
 __all__ = [
     "Archive",

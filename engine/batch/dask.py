@@ -23,7 +23,7 @@ from engine.batch.archive import Shard
 from engine.batch.run import BatchError
 from engine.batch.shard import Job, ShardOutcome, install_programs, score_shard
 from engine.rules.program import Program
-from engine.scoring import EngineName
+from engine.run.scoring import EngineName
 
 __all__ = ["DaskBackend", "ScorerSetup", "ThreadedWorker", "score_on_worker"]
 

@@ -34,7 +34,7 @@ __all__ = [
 
 EXAMPLES_PER_FLIP = 10
 CHART_ROWS = 20  # flips drawn in the chart; every one is in impact.json
-REPORTS_DIR = Path(__file__).resolve().parent.parent.parent / "reports"
+REPORTS_DIR = Path(__file__).resolve().parents[2] / "reports"
 
 
 def _brief(result: Ruling | Exception) -> dict[str, Any]:
@@ -201,7 +201,7 @@ def render_case_page(row: dict[str, Any], side: str, rules: dict[str, Any]) -> s
     """One case's ruling under one rule version, as a small HTML page.
 
     STAND-IN: renders the ruling/1 dict with ``reports/impact-case.html.j2``. Switch this one
-    function to ``engine.explain.render_report`` (the full per-case report) once it exists.
+    function to ``engine.explain.render.render_report`` (the full per-case report) once it exists.
     """
     template = _environment(str(REPORTS_DIR)).get_template("impact-case.html.j2")
     ruling = row[f"{side}_ruling"]

@@ -21,7 +21,7 @@ from concurrent.futures.process import BrokenProcessPool
 from engine.batch.archive import Shard
 from engine.batch.shard import Job, ShardOutcome, install_programs, score_shard, scorer_for
 from engine.rules.program import Program
-from engine.scoring import EngineName
+from engine.run.scoring import EngineName
 
 __all__ = ["InlineBackend", "LocalBackend"]
 

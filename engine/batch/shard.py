@@ -33,11 +33,11 @@ from fsspec.implementations.local import LocalFileSystem
 from engine.batch.archive import Entry, Shard, open_fs, read_shard
 from engine.batch.impact import ImpactTally, compare_rulings
 from engine.batch.summary import Tally
-from engine.casefile import parse_case, parse_jsonl_line
+from engine.cases.load import parse_case, parse_jsonl_line
 from engine.errors import AdjudicationError, CaseFileError
 from engine.model import Case
 from engine.rules.program import Program
-from engine.scoring import EngineName, Scorer
+from engine.run.scoring import EngineName, Scorer
 
 __all__ = [
     "CrashHook",
@@ -81,7 +81,7 @@ class CrashHook:
             except FileExistsError:
                 return
         if self.segfault:
-            from engine.runtime import crash_durable_rules
+            from engine.compile.host import crash_durable_rules
 
             crash_durable_rules()
         os.kill(os.getpid(), signal.SIGKILL)

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from engine.agreement import compare
 from engine.model import Case
+from engine.policytools.agreement import compare
 from engine.ruling import Ruling
 
 __all__ = ["DISAGREEMENTS_LISTED", "Tally", "agrees"]

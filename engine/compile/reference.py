@@ -13,7 +13,7 @@ import operator
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from engine.firing import Firing
+from engine.model import Firing
 from engine.rules.program import KEY, TYPE, Atom, Const, FieldRef, Program, Rule
 
 __all__ = ["ReferenceEvaluator", "atom_holds", "python_source"]

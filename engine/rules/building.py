@@ -36,7 +36,7 @@ from engine.rules.schema import (
     SINGLETONS,
     TYPES,
 )
-from engine.yamlsource import LMap
+from engine.rules.yamlsource import LMap
 
 
 class BuilderBase:

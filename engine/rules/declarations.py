@@ -37,7 +37,7 @@ from engine.rules.schema import (
     EVIDENCE_FIELDS,
     TYPES,
 )
-from engine.yamlsource import LList, LMap
+from engine.rules.yamlsource import LList, LMap
 
 
 class Declarations(BuilderBase):

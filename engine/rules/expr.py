@@ -451,7 +451,7 @@ def _operand(node: ast.expr, text: str, scope: Scope) -> tuple[FieldRef, Type]:
 
 
 def _transform_const(transform: str, value: Any) -> Any:
-    from engine.names import normalise_name
+    from engine.cases.names import normalise_name
 
     if transform == "name":
         return normalise_name(value)

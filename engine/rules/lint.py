@@ -34,9 +34,9 @@ from typing import Any
 
 from engine.errors import Problem
 from engine.model import SourceLoc
-from engine.params import _value_in_force
 from engine.rules.program import Atom, Const, DisputeType, Effect, FieldRef, Profile, Program, Rule
 from engine.rules.schema import SINGLETONS
+from engine.run.params import _value_in_force
 
 __all__ = ["CODES", "Finding", "lint_program"]
 

@@ -26,7 +26,7 @@ from engine.rules.reading import (
 )
 from engine.rules.rulebook import Rulebook
 from engine.rules.strata import assign_strata
-from engine.yamlsource import LMap
+from engine.rules.yamlsource import LMap
 
 __all__ = ["load_rules"]
 

@@ -23,7 +23,7 @@ from engine.rules.program import (
 from engine.rules.schema import (
     TYPES,
 )
-from engine.yamlsource import LMap, YamlError, load_located
+from engine.rules.yamlsource import LMap, YamlError, load_located
 
 SECTIONS = (
     "policy",

@@ -23,12 +23,9 @@ from engine.rules.reading import (
     is_kebab,
     unknown_keys,
 )
-from engine.rules.schema import (
-    PARTIES,
-    RULINGS,
-    SINGLETONS,
-)
-from engine.yamlsource import LList, LMap
+from engine.rules.schema import PARTIES, SINGLETONS
+from engine.rules.yamlsource import LList, LMap
+from engine.ruling import RULINGS
 
 
 class Rulebook(BuilderBase):

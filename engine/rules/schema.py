@@ -7,6 +7,7 @@ the order, the dispute, an appeal, the case and an issue come from CONTRACT.md a
 from __future__ import annotations
 
 from engine.rules.program import Type
+from engine.ruling import RULINGS
 
 __all__ = [
     "APPEAL_FIELDS",
@@ -17,7 +18,6 @@ __all__ = [
     "ISSUE_STATUSES",
     "ORDER_FIELDS",
     "PARTIES",
-    "RULINGS",
     "SERVICES",
     "SINGLETONS",
     "TYPES",
@@ -38,19 +38,6 @@ TYPES = {
 
 PARTIES = ("buyer", "seller", "platform")
 SERVICES = ("refund_only", "return_and_refund", "exchange")
-RULINGS = (
-    "refund",
-    "partial_refund",
-    "return_and_refund",
-    "exchange",
-    "compensate",
-    "pay_seller",
-    "not_admissible",
-    "withdrawn",
-    "appeal_rejected",
-    "request_evidence",
-    "refer_to_arbitrator",
-)
 ISSUE_STATUSES = ("proven", "not_proven", "inconclusive", "contested", "skipped")
 
 ORDER_FIELDS: dict[str, Type] = {

@@ -1,7 +1,7 @@
 """The HTTP API, version 1: score a case file, keep cases and record decisions, over the desk.
 
 Bodies are casefile/1 documents (JSON, or YAML with a YAML content type) checked by
-engine.casefile, so a bad one gets the same located message as ``adjudicate score`` (422).
+engine.cases.load, so a bad one gets the same located message as ``adjudicate score`` (422).
 Routes are thin: each reads its input, calls the desk, and writes JSON.
 """
 
@@ -15,7 +15,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from engine.report import AUDIENCES
+from engine.explain.context import AUDIENCES
 from engine.ruling import RULINGS, ruling_json
 from engine.web.desk import Desk
 from engine.web.store import STATUSES, StoredCase

@@ -25,7 +25,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from engine.errors import CaseFileError, EngineError, Problem
 from engine.rules.program import Program
-from engine.scoring import EngineName
+from engine.run.scoring import EngineName
 from engine.web.api import BodyError, api_router
 from engine.web.desk import DecisionError, Desk, UnknownCase
 from engine.web.middleware import BodyLimit, SameOrigin, SecurityHeaders, TokenAuth

@@ -20,19 +20,19 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, Literal
 
-from engine.agreement import Agreement, agreement
-from engine.casedata import case_data
-from engine.casefile import case_from_data, iter_jsonl, parse_case
+from engine.cases.dump import case_data
+from engine.cases.load import case_from_data, iter_jsonl, parse_case
 from engine.errors import AdjudicationError, CaseFileError, Problem
-from engine.explain import render_report
+from engine.explain.context import report_context
+from engine.explain.render import render_report
+from engine.explain.whatif import what_would_change
 from engine.model import Case, SourceLoc
-from engine.params import policy_timezone
-from engine.report import report_context
+from engine.policytools.agreement import Agreement, agreement
 from engine.rules.program import Program
 from engine.ruling import RULINGS
-from engine.scoring import EngineName, Scored, Scorer
+from engine.run.params import policy_timezone
+from engine.run.scoring import EngineName, Scored, Scorer
 from engine.web.store import CaseConflict, DecisionRecord, Recommendation, Store, StoredCase
-from engine.whatif import what_would_change
 
 __all__ = [
     "DECISION_FIELDS",

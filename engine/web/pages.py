@@ -19,13 +19,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from engine.agreement import Agreement, Row
-from engine.explain import REPORTS_DIR, render_template
+from engine.explain.render import REPORTS_DIR, render_template
+from engine.policytools.agreement import Agreement, Row
+from engine.rules.yamlsource import SafeLoader
 from engine.ruling import RULINGS
 from engine.web.desk import DecisionError, Desk, ImportReport
 from engine.web.middleware import SESSION_COOKIE, session_value
 from engine.web.store import STATUSES, DecisionRecord, Recommendation
-from engine.yamlsource import SafeLoader
 
 __all__ = ["PAGE_CSP", "REPORT_CSP", "page_router", "render_page"]
 

@@ -1,7 +1,7 @@
 """JSON Schemas of the HTTP API's documents, for its OpenAPI description.
 
 They describe what the library accepts and returns, they do not decide it: a request body is
-checked by engine.casefile (which locates every problem), and the property tests hold the
+checked by engine.cases.load (which locates every problem), and the property tests hold the
 server to these schemas. The dispute types come from the rules the server runs.
 """
 

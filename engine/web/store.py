@@ -23,9 +23,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
-from engine.agreement import Comparison
-from engine.casedata import decision_data
+from engine.cases.dump import decision_data
 from engine.model import Decision
+from engine.policytools.agreement import Comparison
 
 __all__ = [
     "MIGRATIONS",

@@ -21,9 +21,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from engine.facts import holds, prepare, singleton_bindings
 from engine.model import Case, Evidence
-from engine.params import policy_timezone
 from engine.rules.program import (
     NUMBER_SCALE,
     Atom,
@@ -37,7 +35,9 @@ from engine.rules.program import (
     Type,
 )
 from engine.rules.schema import SINGLETONS
-from engine.scoring import Scored, Scorer
+from engine.run.facts import holds, prepare, singleton_bindings
+from engine.run.params import policy_timezone
+from engine.run.scoring import Scored, Scorer
 
 __all__ = [
     "Change",

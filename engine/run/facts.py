@@ -17,10 +17,9 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from engine.cases.names import normalise_name, scripts
 from engine.compile.reference import atom_holds
 from engine.model import Case, Evidence, Record
-from engine.names import normalise_name, scripts
-from engine.params import Resolved, policy_timezone, resolve_parameters
 from engine.rules.expr import Converter, converter, parse_duration
 from engine.rules.program import (
     KEY,
@@ -42,7 +41,8 @@ from engine.rules.schema import (
     ORDER_FIELDS,
     SINGLETONS,
 )
-from engine.values import Compiled, compile_value
+from engine.run.params import Resolved, policy_timezone, resolve_parameters
+from engine.run.values import Compiled, compile_value
 
 __all__ = [
     "EvidenceStatus",

@@ -29,6 +29,7 @@ from engine.model import (
     Record,
     SourceLoc,
 )
+from engine.ruling import RULINGS
 
 __all__ = [
     "case_from_data",
@@ -39,7 +40,7 @@ __all__ = [
     "parse_jsonl_line",
 ]
 
-from engine.casetext import (
+from engine.cases.text import (
     FieldPath,
     Locate,
     _decode,
@@ -59,10 +60,6 @@ _EXAMPLE_TIME = "2024-03-01T10:00:00+08:00"
 _TIME_HINT = f"write it like {_EXAMPLE_TIME}"
 _SHA256 = re.compile("[0-9a-fA-F]{64}")
 _ONE_CASE = "a case file holds one case: a mapping with case_id, platform, order, dispute, ..."
-_RULINGS = (
-    "refund", "partial_refund", "return_and_refund", "exchange", "compensate", "pay_seller",
-    "not_admissible", "withdrawn", "appeal_rejected", "request_evidence", "refer_to_arbitrator",
-)  # fmt: skip
 _MAX_VALUE_DEPTH = 32  # nesting inside evidence attributes
 # Limits that keep every value inside what the engine computes exactly (money as Decimal with 28
 # digits, integers inside the 64-bit range durable_rules saturates at): far above any real order.
@@ -74,7 +71,7 @@ MAX_EVIDENCE = 1_000  # items in one case (durable_rules' cost grows with items 
 MAX_TEXT = 100_000  # characters in one text value (a chat log's text, a reason)
 
 if not getattr(yaml, "__with_libyaml__", False):  # pragma: no cover - depends on the install
-    raise ImportError("engine.casefile needs PyYAML built with libyaml (yaml.CSafeLoader)")
+    raise ImportError("engine.cases.load needs PyYAML built with libyaml (yaml.CSafeLoader)")
 
 
 class _Invalid(Exception):
@@ -332,7 +329,7 @@ def _evidence(chk: _Checker, value: object, path: FieldPath) -> Any:
 _APPEAL: _Spec = {
     "party": (_enum("buyer", "seller"), True),
     "filed_at": (_time, True),
-    "ruling": (_enum(*_RULINGS), True),
+    "ruling": (_enum(*RULINGS), True),
     "ruled_at": (_time, True),
 }
 _FILE: _Spec = {"name": (_name, True), "sha256": (_sha256, False)}
@@ -375,7 +372,7 @@ _DISPUTE: _Spec = {
     "appeal": (_record(_APPEAL, Appeal), False),
 }
 _DECISION: _Spec = {
-    "ruling": (_enum(*_RULINGS), True),
+    "ruling": (_enum(*RULINGS), True),
     "refund_amount": (_amount, False),
     "compensation_amount": (_amount, False),
     "decided_at": (_time, False),

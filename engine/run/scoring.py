@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from engine.compile.reference import ReferenceEvaluator
-from engine.decide import Decider
 from engine.errors import CaseFileError, Problem
-from engine.facts import EvidenceStatus, FactPlan, IssueResult, Prepared, prepare, round_facts
-from engine.firing import Firing
-from engine.model import Case, SourceLoc
+from engine.model import Case, Firing, SourceLoc
 from engine.rules.program import Program
 from engine.ruling import Ruling
+from engine.run.decide import Decider
+from engine.run.facts import EvidenceStatus, FactPlan, IssueResult, Prepared, prepare, round_facts
 
 __all__ = ["ENGINES", "Scored", "Scorer", "score_case"]
 
@@ -75,7 +74,7 @@ class Scorer:
         self.plan = FactPlan(program)
         self.decider = Decider(self.plan)
         if engine == "durable":
-            from engine.runtime import DurableEvaluator
+            from engine.compile.host import DurableEvaluator
 
             self._sessions: Any = DurableEvaluator(program)
         else:

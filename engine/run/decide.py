@@ -14,7 +14,10 @@ from decimal import Decimal
 from typing import Any
 
 from engine.errors import EngineError
-from engine.facts import (
+from engine.model import Firing
+from engine.rules.program import Effect, Rule
+from engine.ruling import EvidenceFinding, IssueFinding, NextStep, Reason, RulesRef, Ruling
+from engine.run.facts import (
     EvidenceStatus,
     FactPlan,
     IssueResult,
@@ -22,11 +25,8 @@ from engine.facts import (
     holds,
     singleton_bindings,
 )
-from engine.firing import Firing
-from engine.params import policy_timezone
-from engine.rules.program import Effect, Rule
-from engine.ruling import EvidenceFinding, IssueFinding, NextStep, Reason, RulesRef, Ruling
-from engine.values import round_money
+from engine.run.params import policy_timezone
+from engine.run.values import round_money
 
 __all__ = ["Decider"]
 

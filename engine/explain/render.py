@@ -19,8 +19,8 @@ import yaml
 from jinja2.sandbox import SandboxedEnvironment
 
 from engine.rules.program import Program
+from engine.rules.yamlsource import SafeLoader
 from engine.ruling import Ruling
-from engine.yamlsource import SafeLoader
 
 __all__ = [
     "REPORT_FORMATS",
@@ -31,7 +31,7 @@ __all__ = [
     "render_trace",
 ]
 
-REPORTS_DIR = Path(__file__).resolve().parent.parent / "reports"
+REPORTS_DIR = Path(__file__).resolve().parents[2] / "reports"
 REPORT_FORMATS = {"md": "report.md.j2", "html": "report.html.j2"}
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
 
@@ -115,7 +115,7 @@ def render_trace(trace: dict[str, Any], lang: str = "zh", folder: Path | None = 
 def render_report(
     context: dict[str, Any], fmt: str = "html", lang: str = "zh", folder: Path | None = None
 ) -> str:
-    """An explanation report (``fmt`` "html" or "md") from ``engine.report.report_context``."""
+    """An explanation report (``fmt`` "html" or "md") from ``context.report_context``."""
     if fmt not in REPORT_FORMATS:
         raise ValueError(f"report format must be one of {sorted(REPORT_FORMATS)}, not {fmt!r}")
     return _render(REPORT_FORMATS[fmt], folder, r=context, lang=lang) + "\n"

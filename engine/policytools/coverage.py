@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from engine.model import Case
-from engine.ruletests import RuleTest
-from engine.scoring import Scorer
+from engine.policytools.ruletests import RuleTest
+from engine.run.scoring import Scorer
 
 __all__ = ["Coverage", "rule_coverage"]
 

@@ -10,10 +10,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from engine.firing import Firing
+from engine.model import Firing
 from engine.rules.program import KEY, TYPE, Effect, Program, Rule
-from engine.scoring import Scored
-from engine.values import evaluate
+from engine.run.scoring import Scored
+from engine.run.values import evaluate
 
 __all__ = ["describe_effect", "trace_of"]
 

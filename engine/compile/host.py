@@ -18,7 +18,7 @@ from typing import Any
 
 from engine.compile.durable import GUARD, SINK, to_durable
 from engine.errors import EngineError
-from engine.firing import Firing
+from engine.model import Firing
 from engine.rules.program import KEY, ROUND, Program
 
 with warnings.catch_warnings():

@@ -29,16 +29,16 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from engine.casefile import case_from_data
+from engine.cases.load import case_from_data
 from engine.errors import CaseFileError, EngineError, Problem, RuleFileError
 from engine.model import Case, SourceLoc
-from engine.params import policy_timezone
 from engine.rules.program import Program
 from engine.rules.reading import did_you_mean
-from engine.rules.schema import ISSUE_STATUSES, RULINGS
-from engine.ruling import Reason, Ruling
-from engine.scoring import Scorer
-from engine.yamlsource import LList, LMap, YamlError, load_located
+from engine.rules.schema import ISSUE_STATUSES
+from engine.rules.yamlsource import LList, LMap, YamlError, load_located
+from engine.ruling import RULINGS, Reason, Ruling
+from engine.run.params import policy_timezone
+from engine.run.scoring import Scorer
 
 __all__ = [
     "EXPECT_KEYS",

@@ -15,21 +15,21 @@ from typing import Any
 
 import click
 
-from engine.casefile import load_cases
+from engine.cases.load import load_cases
 from engine.errors import AdjudicationError, CaseFileError, EngineError, RuleFileError
-from engine.explain import render_report, render_summary, render_trace
+from engine.explain.context import AUDIENCES, report_context
+from engine.explain.render import render_report, render_summary, render_trace
+from engine.explain.trace import trace_of
+from engine.explain.whatif import what_would_change
 from engine.model import Case
-from engine.report import AUDIENCES, report_context
 from engine.rules.loader import load_rules
 from engine.rules.program import Program
 from engine.ruling import ruling_json
-from engine.scoring import ENGINES, Scorer
-from engine.trace import trace_of
-from engine.whatif import what_would_change
+from engine.run.scoring import ENGINES, Scorer
 
 __all__ = ["main"]
 
-PROJECT_RULES = Path(__file__).resolve().parent.parent / "rules"
+PROJECT_RULES = Path(__file__).resolve().parents[2] / "rules"
 
 
 def _default_rules() -> str:
@@ -233,7 +233,7 @@ def coverage(rules: str, paths: tuple[str, ...], engine: str, test_paths: tuple[
 
     PATHS default to the casefiles/ folder beside the rules.
     """
-    from engine.coverage import rule_coverage
+    from engine.policytools.coverage import rule_coverage
 
     program = _load_program(rules)
     scorer = Scorer(program, engine)  # type: ignore[arg-type]
@@ -337,7 +337,7 @@ def _default_tests(rules: str) -> tuple[str, ...]:
 
 
 def _load_tests(program: Program, paths: Iterable[str]) -> Any:
-    from engine.ruletests import load_rule_tests
+    from engine.policytools.ruletests import load_rule_tests
 
     try:
         return load_rule_tests(paths, program)
@@ -379,7 +379,7 @@ def test_(rules: str, paths: tuple[str, ...], engine: str) -> None:
 
     PATHS are test files or folders; they default to policy-tests/ beside the rules.
     """
-    from engine.ruletests import run_rule_test
+    from engine.policytools.ruletests import run_rule_test
 
     program = _load_program(rules)
     tests = _load_tests(program, paths or _default_tests(rules))

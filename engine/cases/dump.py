@@ -1,4 +1,4 @@
-"""Case -> casefile/1 data: the inverse of engine.casefile, for archives the project writes.
+"""Case -> casefile/1 data: the inverse of engine.cases.load, for archives the project writes.
 
 ``case_data(case)`` is a mapping of JSON values that ``case_from_data`` reads back as an equal
 Case (``Case`` equality ignores where it was read from). Amounts become JSON numbers: a float

@@ -14,14 +14,14 @@ from decimal import Decimal
 from typing import Any
 
 from engine.compile.reference import atom_holds
-from engine.facts import singleton_bindings
-from engine.firing import Firing
-from engine.params import policy_timezone
+from engine.explain.trace import trace_of
+from engine.explain.whatif import Fix, MissingEvidence, Outcome, Step, WhatIf
+from engine.model import Firing
 from engine.rules.program import Atom, FieldRef, Program, Rule, Text
 from engine.rules.schema import APPEAL_FIELDS, DISPUTE_FIELDS, ORDER_FIELDS, SINGLETONS
-from engine.scoring import Scored
-from engine.trace import trace_of
-from engine.whatif import Fix, MissingEvidence, Outcome, Step, WhatIf
+from engine.run.facts import singleton_bindings
+from engine.run.params import policy_timezone
+from engine.run.scoring import Scored
 
 __all__ = ["AUDIENCES", "report_context"]
 

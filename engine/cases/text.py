@@ -1,6 +1,6 @@
 """Case file text -> plain data that remembers where each value was written.
 
-The first half of loading a case (engine.casefile checks the data against casefile/1): the C
+The first half of loading a case (engine.cases.load checks the data against casefile/1): the C
 safe YAML loader with duplicate keys and anchors refused and nesting bounded before parsing,
 JSON with its line and column, text decoding, and the locator that turns a field path such as
 ``evidence[2].submitted_at`` back into a line and column for an error.

@@ -1,0 +1,1 @@
+"""The policy staff's tools: rule tests written in YAML, coverage, agreement with decisions."""

@@ -1,0 +1,1 @@
+"""Case + Program -> Ruling: facts of each round, parameters in force, values, the decision."""
