@@ -1,29 +1,51 @@
 """The exception tree: every error the library raises on purpose.
 
-    AdjudicationError
-    ├── RuleFileError        a problem in rules/ (syntax, schema, unknown name, type); .loc
-    ├── CaseFileError        a problem in a case file; .loc and .path ("evidence[2].submitted_at")
-    ├── EngineError          durable_rules failed, or the rules contradict themselves on a case
-    └── ExpectationMismatch  a golden case or rule test that did not hold
+    AdjudicationError            exit  HTTP
+    ├── RuleFileError              2    -    a problem in rules/ (syntax, schema, unknown name,
+    │                                        type); .loc
+    ├── CaseFileError              2   422   a problem in a case file; .loc and .path
+    │                                        ("evidence[2].submitted_at")
+    ├── EngineError                2   422   durable_rules failed, or the rules cannot decide a
+    │                                        case (contradictory outcomes, no parameter in force)
+    ├── ExpectationMismatch        1    -    a golden case or rule test that did not hold
+    ├── BatchError                 2    -    a batch run's output folder or cluster cannot be used
+    └── DeskError                  2   500   the arbitrator's desk (engine.web)
+        ├── SchemaTooNew           2    -    the database was written by a newer version
+        ├── UnknownCase            -   404   no case with this id on the desk
+        ├── CaseConflict           -   409   a case_id already stored with other content
+        ├── BodyError              -   422   a request body that is not the JSON a route expects
+        └── DecisionError          -   422   a decision that cannot be recorded; .problems
+
+Each class carries its CLI exit code (``exit_code``) and, for errors a web request can meet,
+its HTTP status (``http_status``): the CLI and the desk read them here, in one table.
 
 A message says what, where, why and how to fix. Errors that can hold several problems
-(``RuleFileError``, ``CaseFileError``) carry them all in ``.problems``; ``str()`` lists them,
-one ``file:line:col: message`` block each.
+(``RuleFileError``, ``CaseFileError``, ``DecisionError``) carry them all in ``.problems``;
+``str()`` lists them, one ``file:line:col: message`` block each.
 """
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 
 from engine.model import SourceLoc
 
 __all__ = [
     "AdjudicationError",
+    "BatchError",
+    "BodyError",
+    "CaseConflict",
     "CaseFileError",
+    "DecisionError",
+    "DeskError",
     "EngineError",
     "ExpectationMismatch",
     "Problem",
     "RuleFileError",
+    "SchemaTooNew",
+    "UnknownCase",
+    "did_you_mean",
 ]
 
 
@@ -69,8 +91,22 @@ class Problem:
         return f"Problem({str(self)!r})"
 
 
+def did_you_mean(word: str, options: Iterable[str], *, cutoff: float = 0.6) -> str:
+    """A hint naming the closest of ``options`` ("did you mean 'signer_name'?"), or ""."""
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=cutoff)
+    return f"did you mean '{close[0]}'?" if close else ""
+
+
 class AdjudicationError(Exception):
     """Base of every error raised on purpose by this library."""
+
+    exit_code = 2  # what the CLI exits with: 2 bad input or usage, 1 a finding
+    http_status = 500
+
+    @property
+    def error_type(self) -> str:
+        """The ``type`` of the error object the HTTP API and batch error rows carry."""
+        return type(self).__name__
 
 
 class _ProblemsError(AdjudicationError):
@@ -90,6 +126,8 @@ class RuleFileError(_ProblemsError):
 class CaseFileError(_ProblemsError):
     """A case file breaks the casefile/1 contract."""
 
+    http_status = 422
+
     @property
     def path(self) -> str:
         return self.problems[0].path if self.problems else ""
@@ -98,6 +136,61 @@ class CaseFileError(_ProblemsError):
 class EngineError(AdjudicationError):
     """The inference engine failed on a case, or the rules gave it contradictory outcomes."""
 
+    # like the CLI's exit 2: a case these rules cannot decide (e.g. dated before any parameter
+    # is in force) is bad input for them, not a failure of the server
+    http_status = 422
+
 
 class ExpectationMismatch(AdjudicationError):
     """A golden case or a rule test did not give what it expected."""
+
+    exit_code = 1
+
+
+class BatchError(AdjudicationError):
+    """A batch run cannot go on: its output folder holds another run's results or cannot be
+    written, or its Dask cluster cannot be reached or used."""
+
+
+class DeskError(AdjudicationError):
+    """The arbitrator's desk (``engine.web``) refused a request or cannot start."""
+
+
+class SchemaTooNew(DeskError):
+    """The database was written by a newer version of adjudicate."""
+
+
+class UnknownCase(DeskError, LookupError):
+    """No case with this id on the desk."""
+
+    http_status = 404
+    error_type = "NotFound"  # the API's name since version 1
+
+    def __init__(self, case_ref: int) -> None:
+        self.case_ref = case_ref
+        super().__init__(f"no case with id {case_ref} on the desk")
+
+
+class CaseConflict(DeskError):
+    """A case with this case_id is already stored with a different document."""
+
+    http_status = 409
+    error_type = "Conflict"  # the API's name since version 1
+
+    def __init__(self, case_id: str, existing: int) -> None:
+        self.case_id, self.existing = case_id, existing
+        super().__init__(
+            f"case {case_id!r} is already on the desk (id {existing}) with different content"
+        )
+
+
+class BodyError(DeskError, ValueError):
+    """A request body that is not the JSON object a route expects."""
+
+    http_status = 422
+
+
+class DecisionError(_ProblemsError, DeskError):
+    """A decision that cannot be recorded; ``.problems`` name each field."""
+
+    http_status = 422

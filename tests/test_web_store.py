@@ -11,9 +11,10 @@ from webdesk import LATE, QUALITY, RECEIPT, client, post_case
 
 from engine import Program, Scorer
 from engine.cases.load import iter_jsonl, load_cases
+from engine.errors import SchemaTooNew
 from engine.model import Case
 from engine.policytools.agreement import agreement, compare
-from engine.web.store import MIGRATIONS, SchemaTooNew, Store, migrate
+from engine.web.store import MIGRATIONS, Store, migrate
 
 
 def test_a_new_database_has_every_migration_and_runs_in_wal_mode(tmp_path: Path) -> None:

@@ -16,8 +16,9 @@ from typing import Any, Literal
 
 from engine.batch.archive import Archive, Shard, plan_archive
 from engine.batch.local import InlineBackend, LocalBackend
-from engine.batch.run import Backend, BatchError, Progress, Quarantine, RunReport, run_archive
+from engine.batch.run import Backend, Progress, Quarantine, RunReport, run_archive
 from engine.batch.shard import CrashHook, Job, Mode
+from engine.errors import BatchError
 from engine.rules.program import Program
 from engine.run.scoring import EngineName
 

@@ -20,8 +20,8 @@ import dask
 from distributed import Client, KilledWorker, LocalCluster, WorkerPlugin, get_worker
 
 from engine.batch.archive import Shard
-from engine.batch.run import BatchError
 from engine.batch.shard import Job, ShardOutcome, install_programs, score_shard
+from engine.errors import BatchError
 from engine.rules.program import Program
 from engine.run.scoring import EngineName
 

@@ -13,7 +13,6 @@ import json
 import re
 from collections import Counter
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -22,6 +21,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from engine.errors import AdjudicationError
 from engine.model import Case
 from engine.ruling import Ruling
+from engine.shipped import shipped
 
 __all__ = [
     "EXAMPLES_PER_FLIP",
@@ -34,7 +34,7 @@ __all__ = [
 
 EXAMPLES_PER_FLIP = 10
 CHART_ROWS = 20  # flips drawn in the chart; every one is in impact.json
-REPORTS_DIR = Path(__file__).resolve().parents[2] / "reports"
+REPORTS_DIR = shipped("reports")
 
 
 def _brief(result: Ruling | Exception) -> dict[str, Any]:

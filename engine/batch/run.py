@@ -48,14 +48,10 @@ from engine.batch.shard import (
     write_atomic,
 )
 from engine.batch.summary import Tally
-from engine.errors import AdjudicationError
+from engine.errors import BatchError
 from engine.rules.program import Program
 
-__all__ = ["Backend", "BatchError", "Progress", "Quarantine", "RunReport", "run_archive"]
-
-
-class BatchError(AdjudicationError):
-    """The output folder holds another run's results, or cannot be used."""
+__all__ = ["Backend", "Progress", "Quarantine", "RunReport", "run_archive"]
 
 
 class Backend(Protocol):

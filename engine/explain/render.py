@@ -21,6 +21,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from engine.rules.program import Program
 from engine.rules.yamlsource import SafeLoader
 from engine.ruling import Ruling
+from engine.shipped import shipped
 
 __all__ = [
     "REPORT_FORMATS",
@@ -31,7 +32,7 @@ __all__ = [
     "render_trace",
 ]
 
-REPORTS_DIR = Path(__file__).resolve().parents[2] / "reports"
+REPORTS_DIR = shipped("reports")
 REPORT_FORMATS = {"md": "report.md.j2", "html": "report.html.j2"}
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
 

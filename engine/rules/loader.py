@@ -27,12 +27,18 @@ from engine.rules.reading import (
 from engine.rules.rulebook import Rulebook
 from engine.rules.strata import assign_strata
 from engine.rules.yamlsource import LMap
+from engine.shipped import shipped
 
 __all__ = ["load_rules"]
 
 # durable_rules holds at most 254 properties per fact (research 2.8) and crashes beyond: keep a
 # margin for the fields the runtime adds (type, key, round, id, sid)
 MAX_FIELDS = 240
+
+
+def default_rules() -> Path:
+    """The policy shipped with adjudicate (the default of ``--rules`` when ./rules is absent)."""
+    return shipped("rules")
 
 
 def load_rules(root: str | Path) -> Program:

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from engine.errors import BodyError
 from engine.explain.context import AUDIENCES
 from engine.ruling import RULINGS, ruling_json
 from engine.web.desk import Desk
@@ -244,10 +245,6 @@ def api_router(desk: Desk) -> APIRouter:
         )
 
     return router
-
-
-class BodyError(ValueError):
-    """A request body that is not the JSON object a route expects."""
 
 
 def _json_object(raw: bytes) -> dict[str, Any]:

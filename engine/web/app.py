@@ -23,15 +23,15 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from engine.errors import CaseFileError, EngineError, Problem
+from engine.errors import AdjudicationError, Problem, UnknownCase
 from engine.rules.program import Program
 from engine.run.scoring import EngineName
-from engine.web.api import BodyError, api_router
-from engine.web.desk import DecisionError, Desk, UnknownCase
+from engine.web.api import api_router
+from engine.web.desk import Desk
 from engine.web.middleware import BodyLimit, SameOrigin, SecurityHeaders, TokenAuth
 from engine.web.pages import page_router, render_page
 from engine.web.schemas import components
-from engine.web.store import CaseConflict, Store
+from engine.web.store import Store
 
 __all__ = ["DEFAULT_MAX_BODY", "DEFAULT_MAX_UPLOAD", "LOOPBACK_HOSTS", "create_app"]
 
@@ -126,33 +126,14 @@ def create_app(
     def page_error(request: Request, status: int, message: str) -> Response:
         return render_page(desk, request, "error.html.j2", status=status, message=message)
 
-    @app.exception_handler(CaseFileError)
-    async def bad_case(request: Request, exc: CaseFileError) -> Response:
-        return _error(422, "CaseFileError", str(exc), exc.problems)
-
-    @app.exception_handler(DecisionError)
-    async def bad_decision(request: Request, exc: DecisionError) -> Response:
-        return _error(422, "DecisionError", str(exc), exc.problems)
-
-    @app.exception_handler(BodyError)
-    async def bad_body(request: Request, exc: BodyError) -> Response:
-        return _error(422, "BodyError", str(exc))
-
-    @app.exception_handler(UnknownCase)
-    async def unknown_case(request: Request, exc: UnknownCase) -> Response:
-        if _wants_page(request):
-            return page_error(request, 404, str(exc))
-        return _error(404, "NotFound", str(exc))
-
-    @app.exception_handler(CaseConflict)
-    async def conflict(request: Request, exc: CaseConflict) -> Response:
-        return _error(409, "Conflict", str(exc))
-
-    @app.exception_handler(EngineError)
-    async def cannot_decide(request: Request, exc: EngineError) -> Response:
-        # like the CLI's exit 2: a case these rules cannot decide (e.g. dated before any
-        # parameter is in force) is bad input for them, not a failure of the server
-        return _error(422, "EngineError", str(exc))
+    @app.exception_handler(AdjudicationError)
+    async def refused(request: Request, exc: AdjudicationError) -> Response:
+        # each error of the tree carries its status (engine.errors): 404 for an unknown case,
+        # 409 for a conflict, 422 for a bad case file, body or decision, or an undecidable case
+        if isinstance(exc, UnknownCase) and _wants_page(request):
+            return page_error(request, exc.http_status, str(exc))
+        problems = getattr(exc, "problems", ())
+        return _error(exc.http_status, exc.error_type, str(exc), problems)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:

@@ -22,25 +22,27 @@ from typing import IO, Any, Literal
 
 from engine.cases.dump import case_data
 from engine.cases.load import case_from_data, iter_jsonl, parse_case
-from engine.errors import AdjudicationError, CaseFileError, Problem
-from engine.explain.context import report_context
-from engine.explain.render import render_report
-from engine.explain.whatif import what_would_change
+from engine.errors import (
+    CaseConflict,
+    CaseFileError,
+    DecisionError,
+    Problem,
+    UnknownCase,
+)
+from engine.explain.report import build_report
 from engine.model import Case, SourceLoc
 from engine.policytools.agreement import Agreement, agreement
 from engine.rules.program import Program
 from engine.ruling import RULINGS
 from engine.run.params import policy_timezone
 from engine.run.scoring import EngineName, Scored, Scorer
-from engine.web.store import CaseConflict, DecisionRecord, Recommendation, Store, StoredCase
+from engine.web.store import DecisionRecord, Recommendation, Store, StoredCase
 
 __all__ = [
     "DECISION_FIELDS",
-    "DecisionError",
     "Desk",
     "ImportReport",
     "Imported",
-    "UnknownCase",
 ]
 
 DECISION_FIELDS = ("decided_by", "ruling", "refund_amount", "compensation_amount", "reason")
@@ -50,22 +52,6 @@ _CASE_SUFFIXES: dict[str, Literal["yaml", "json"]] = {
     ".json": "json",
 }
 _MAX_NAME, _MAX_REASON = 200, 4000
-
-
-class UnknownCase(LookupError):
-    """No case with this id on the desk."""
-
-    def __init__(self, case_ref: int) -> None:
-        self.case_ref = case_ref
-        super().__init__(f"no case with id {case_ref} on the desk")
-
-
-class DecisionError(AdjudicationError):
-    """A decision that cannot be recorded; ``.problems`` name each field."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = tuple(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -160,10 +146,8 @@ class Desk:
     def report(
         self, scored: Scored, *, fmt: str = "html", lang: str = "zh", audience: str = "arbitrator"
     ) -> str:
-        with self._lock:
-            whatif = what_would_change(self.scorer, scored)
-        context = report_context(self.program, scored, whatif, audience)
-        return render_report(context, fmt, lang)
+        with self._lock:  # the what-if search scores again
+            return build_report(self.scorer, scored, fmt=fmt, lang=lang, audience=audience)
 
     def stored_case(self, stored: StoredCase) -> Case:
         return case_from_data(stored.data(), source=stored.source)

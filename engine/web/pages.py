@@ -19,11 +19,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from engine.errors import DecisionError
 from engine.explain.render import REPORTS_DIR, render_template
 from engine.policytools.agreement import Agreement, Row
 from engine.rules.yamlsource import SafeLoader
 from engine.ruling import RULINGS
-from engine.web.desk import DecisionError, Desk, ImportReport
+from engine.web.desk import Desk, ImportReport
 from engine.web.middleware import SESSION_COOKIE, session_value
 from engine.web.store import STATUSES, DecisionRecord, Recommendation
 

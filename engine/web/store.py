@@ -24,16 +24,15 @@ from pathlib import Path
 from typing import IO, Any
 
 from engine.cases.dump import decision_data
+from engine.errors import CaseConflict, SchemaTooNew
 from engine.model import Decision
 from engine.policytools.agreement import Comparison
 
 __all__ = [
     "MIGRATIONS",
     "STATUSES",
-    "CaseConflict",
     "DecisionRecord",
     "Recommendation",
-    "SchemaTooNew",
     "Store",
     "StoredCase",
 ]
@@ -92,20 +91,6 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         """,
     ),
 )
-
-
-class SchemaTooNew(Exception):
-    """The database was written by a newer version of adjudicate."""
-
-
-class CaseConflict(Exception):
-    """A case with this case_id is already stored with a different document."""
-
-    def __init__(self, case_id: str, existing: int) -> None:
-        self.case_id, self.existing = case_id, existing
-        super().__init__(
-            f"case {case_id!r} is already on the desk (id {existing}) with different content"
-        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

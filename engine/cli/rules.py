@@ -1,0 +1,226 @@
+"""``adjudicate rules ...``: the policy staff's toolkit (validate, lint, test, coverage, diff,
+compile --dump)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from engine.cases.load import load_cases
+from engine.cli.base import Failure, engine_option, load_program, main, rules_option
+from engine.errors import CaseFileError, RuleFileError
+from engine.rules.program import Program
+from engine.run.scoring import ENGINES, Scorer
+
+__all__ = ["rules"]
+
+
+@main.group()
+def rules() -> None:
+    """Check and inspect the rule files."""
+
+
+@rules.command()
+@rules_option
+def validate(rules: str) -> None:
+    """Load every rule file and report every problem, located (exit 2 when any)."""
+    program = load_program(rules)
+    click.echo(
+        f"ok: {program.name} {program.version} ({program.digest[:19]}): {len(program.rules)} "
+        f"rules, {len(program.evidence_kinds)} evidence kinds, {len(program.dispute_types)} "
+        f"dispute types, {len(program.parameters)} parameters, {program.strata} rounds"
+    )
+
+
+@rules.command()
+@rules_option
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@engine_option("reference", "Inference engine to score the cases and tests with.")
+@click.option(
+    "--tests",
+    "test_paths",
+    multiple=True,
+    type=click.Path(exists=True),
+    help="Rule test files or folders to count too (default: policy-tests/ beside the rules).",
+)
+def coverage(rules: str, paths: tuple[str, ...], engine: str, test_paths: tuple[str, ...]) -> None:
+    """List the rules no case or rule test fires (and validity requirements no case fails);
+    exit 1 if any.
+
+    PATHS default to the casefiles/ folder beside the rules.
+    """
+    from engine.policytools.coverage import rule_coverage
+
+    program = load_program(rules)
+    scorer = Scorer(program, engine)  # type: ignore[arg-type]
+    if not paths:
+        paths = (str(Path(rules).resolve().parent / "casefiles"),)
+    cases = []
+    for item in load_cases(paths):
+        if isinstance(item, CaseFileError):
+            click.echo(str(item), err=True)
+            raise SystemExit(2)
+        cases.append(item)
+    tests = _load_tests(program, test_paths or _default_tests(rules))
+    result = rule_coverage(scorer, cases, tests)
+    covered = len(program.rules) - len(result.unfired)
+    click.echo(
+        f"{covered}/{len(program.rules)} rules fired by {result.cases} cases "
+        f"and {result.tests} rule tests"
+    )
+    for rule_id in result.unfired:
+        rule = program.rule(rule_id)
+        click.echo(f"  not fired: {rule_id}  [{rule.loc if rule else ''}]")
+    for req in result.unmet_requirements:
+        requirement = program.requirement(req)
+        click.echo(f"  never failed: requirement {req}  [{requirement.loc if requirement else ''}]")
+    if result.unfired or result.unmet_requirements:
+        raise SystemExit(1)
+
+
+@rules.command(name="compile")
+@rules_option
+@click.option("--dump", is_flag=True, required=True, help="Print what every rule became.")
+@click.option("--rule", "only", multiple=True, help="Only these rule ids.")
+@click.option(
+    "--python",
+    "python",
+    is_flag=True,
+    help="Print the Python the reference evaluator runs, round by round, instead.",
+)
+def compile_(rules: str, dump: bool, only: tuple[str, ...], python: bool) -> None:
+    """Show what each rule became: its rounds, alternatives and the durable_rules patterns."""
+    from engine.compile.durable import durable_name, rule_conditions
+    from engine.compile.reference import python_source
+
+    program = load_program(rules)
+    if python:
+        for stratum in range(program.strata):
+            click.echo(python_source(program, stratum))
+        return
+    unknown = [rid for rid in only if program.rule(rid) is None]
+    if unknown:
+        click.echo(f"unknown rule id(s): {', '.join(unknown)}", err=True)
+        raise SystemExit(2)
+    for rule in program.rules:
+        if only and rule.id not in only:
+            continue
+        click.echo(f"{rule.id}  [{rule.loc}]  round {rule.stratum}")
+        aliases = ", ".join(
+            f"{a.name}: {a.fact_type}" + (f" {a.kind}" if a.kind else "") for a in rule.aliases
+        )
+        click.echo(f"  binds: {aliases}")
+        for n, atoms in enumerate(rule.alternatives):
+            tests = " and ".join(_atom_text(a) for a in atoms) or "always"
+            click.echo(f"  reference #{n}: {tests}")
+            body = json.dumps(rule_conditions(rule, atoms), ensure_ascii=False)
+            click.echo(f"  durable {durable_name(rule.id, n)}: {body}")
+        for effect in rule.effects:
+            click.echo(f"  then: {effect.kind} " + _effect_text(effect))
+        click.echo("")
+
+
+def _atom_text(atom: Any) -> str:
+    if atom.op in ("present", "missing"):
+        return f"{atom.op}({atom.left})"
+    if atom.op == "in":
+        return f"{atom.left} in {list(atom.options)}"
+    symbols = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
+    return f"{atom.left} {symbols[atom.op]} {atom.right}"
+
+
+def _effect_text(effect: Any) -> str:
+    parts = []
+    for name in ("target", "requirements", "issue", "ruling", "priority"):
+        value = getattr(effect, name)
+        if value not in (None, (), 0, ""):
+            parts.append(f"{name}={value}")
+    if effect.weight is not None:
+        parts.append(f"weight={effect.weight.text}")
+    for name in ("refund", "compensation"):
+        value = getattr(effect, name)
+        if value is not None:
+            parts.append(f"{name}={value.text}")
+    return " ".join(parts)
+
+
+def _default_tests(rules: str) -> tuple[str, ...]:
+    folder = Path(rules).resolve().parent / "policy-tests"
+    return (str(folder),) if folder.is_dir() else ()
+
+
+def _load_tests(program: Program, paths: Iterable[str]) -> Any:
+    from engine.policytools.ruletests import load_rule_tests
+
+    try:
+        return load_rule_tests(paths, program)
+    except RuleFileError as exc:
+        raise Failure(exc, f"{len(exc.problems)} problem(s) in the rule tests") from None
+
+
+@rules.command()
+@rules_option
+def lint(rules: str) -> None:
+    """Find policy smells in rules that load (exit 1 when any): outcome gaps, contradictory
+    rules, unreachable rules, profile and parameter date gaps, unfinished texts."""
+    from engine.rules.lint import lint_program
+
+    program = load_program(rules)
+    findings = lint_program(program)
+    for finding in findings:
+        click.echo(str(finding))
+    if findings:
+        click.echo(f"{len(findings)} finding(s) in {rules}", err=True)
+        raise SystemExit(1)
+    click.echo(f"ok: no findings in {len(program.rules)} rules")
+
+
+@rules.command(name="test")
+@rules_option
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@engine_option(
+    "both",
+    "Run each test through durable_rules, the reference evaluator, or both (must agree).",
+    both=True,
+)
+def test_(rules: str, paths: tuple[str, ...], engine: str) -> None:
+    """Run the rule tests written in YAML (exit 1 when one fails, 2 when a file is malformed).
+
+    PATHS are test files or folders; they default to policy-tests/ beside the rules.
+    """
+    from engine.policytools.ruletests import run_rule_test
+
+    program = load_program(rules)
+    tests = _load_tests(program, paths or _default_tests(rules))
+    names = ENGINES if engine == "both" else (engine,)
+    scorers = [Scorer(program, name) for name in names]  # type: ignore[arg-type]
+    failed = 0
+    for test in tests:
+        result = run_rule_test(test, scorers)
+        if not result.passed:
+            failed += 1
+            click.echo(result.report())
+    click.echo(f"{len(tests)} rule tests: {len(tests) - failed} passed, {failed} failed")
+    if failed:
+        raise SystemExit(1)
+
+
+@rules.command()
+@click.argument("old", type=click.Path(exists=True, file_okay=False))
+@click.argument("new", type=click.Path(exists=True, file_okay=False))
+def diff(old: str, new: str) -> None:
+    """Show the rules and parameter values added, removed and changed from OLD to NEW (exit 1
+    when there are differences)."""
+    from engine.rules.diff import diff_programs, render_changes
+
+    changes = diff_programs(load_program(old), load_program(new))
+    if not changes:
+        click.echo("no differences")
+        return
+    click.echo(render_changes(changes))
+    click.echo(f"{len(changes)} difference(s)", err=True)
+    raise SystemExit(1)
