@@ -23,6 +23,7 @@ __all__ = [
     "Order",
     "Record",
     "SourceLoc",
+    "Type",
 ]
 
 
@@ -37,6 +38,27 @@ class Record(tuple[tuple[str, Any], ...]):
             if name == key:
                 return value
         return default
+
+
+@dataclass(frozen=True, slots=True)
+class Type:
+    """A value type: time, duration, money, number, integer, boolean, text, name, enum, list.
+
+    The types of the contract's fields, of evidence attributes and of the rules' parameters and
+    values (``engine.rules.schema`` names them); shared by the case loader and the rules.
+    """
+
+    name: str
+    values: tuple[str, ...] = ()  # enum values, or allowed values of a list's items
+
+    def __str__(self) -> str:
+        if self.values:
+            return f"{self.name}[{', '.join(self.values)}]"
+        return self.name
+
+    @property
+    def is_textual(self) -> bool:
+        return self.name in ("text", "name", "enum")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

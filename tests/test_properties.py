@@ -203,6 +203,6 @@ def test_ruling_json_is_deterministic(scorers: dict[str, Scorer], data: dict[str
 def test_an_evidence_file_type_is_its_posix_suffix_lower_case_without_the_dot(name: str) -> None:
     from pathlib import PurePosixPath
 
-    from engine.run.facts import file_type
+    from engine.cases.attributes import file_type
 
     assert file_type(name) == PurePosixPath(name).suffix.lower().lstrip(".")

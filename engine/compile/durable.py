@@ -12,15 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.rules.limits import MAX_PATTERNS
 from engine.rules.program import ROUND, TYPE, Atom, Const, FieldRef, Program, Rule
+from engine.rules.semantics import MIRRORED
 
 __all__ = ["GUARD", "SINK", "durable_name", "rule_conditions", "to_durable"]
 
 GUARD = "__case_started"  # fires once per case: delete_state is unsafe when nothing fired
 SINK = "__sink"  # handles every fact, so none is refused (MessageNotHandledException)
 _OPS = {"ne": "$neq", "lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte"}
-_FLIP = {"eq": "eq", "ne": "ne", "lt": "gt", "le": "ge", "gt": "lt", "ge": "le"}
-MAX_PATTERNS = 16
 
 
 def durable_name(rule_id: str, alternative: int) -> str:
@@ -31,7 +31,7 @@ def _orient(atom: Atom, order: list[str]) -> Atom:
     """Put the atom's later alias on the left, so that it joins to an earlier one."""
     right = atom.right
     if isinstance(right, FieldRef) and order.index(right.alias) > order.index(atom.left.alias):
-        return Atom(op=_FLIP[atom.op], left=right, right=atom.left, text=atom.text)
+        return Atom(op=MIRRORED[atom.op], left=right, right=atom.left, text=atom.text)
     return atom
 
 

@@ -9,50 +9,17 @@ Each round's rules become one generated Python function of nested loops, readabl
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from engine.model import Firing
 from engine.rules.program import KEY, TYPE, Atom, Const, FieldRef, Program, Rule
+from engine.rules.semantics import SYMBOLS
 
-__all__ = ["ReferenceEvaluator", "atom_holds", "python_source"]
+__all__ = ["ReferenceEvaluator", "python_source"]
 
 Fact = Mapping[str, Any]
 Groups = Mapping[tuple[str, str | None], list[Fact]]
-_OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "eq": operator.eq,
-    "ne": operator.ne,
-    "lt": operator.lt,
-    "le": operator.le,
-    "gt": operator.gt,
-    "ge": operator.ge,
-}
-_SYMBOLS = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
-
-
-def atom_holds(atom: Atom, bound: Mapping[str, Fact]) -> bool:
-    """Whether one atom holds for the facts bound to its aliases (the semantics, spelled out)."""
-    left = bound[atom.left.alias].get(atom.left.fact_field)
-    op = atom.op
-    if op == "present":
-        return left is not None
-    if op == "missing":
-        return left is None
-    if left is None:
-        return False
-    if op == "in":
-        return left in atom.options
-    right_ref = atom.right
-    if isinstance(right_ref, FieldRef):
-        right = bound[right_ref.alias].get(right_ref.fact_field)
-    else:
-        right = right_ref.value if right_ref is not None else None
-    if right is None:
-        return False
-    return _OPS[op](left, right)
-
-
 # ---------------------------------------------------------------- code generation
 
 
@@ -65,7 +32,7 @@ def _test(atom: Atom, var: Mapping[str, str]) -> str:
         return f"{left} is None"
     if atom.op == "in":
         return f"{left} in {tuple(atom.options)!r}"
-    symbol = _SYMBOLS[atom.op]
+    symbol = SYMBOLS[atom.op]
     right = atom.right
     if isinstance(right, Const):
         return f"((_v := {left}) is not None and _v {symbol} {right.value!r})"

@@ -13,12 +13,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from engine.compile.reference import atom_holds
 from engine.explain.trace import trace_of
 from engine.explain.whatif import Fix, MissingEvidence, Outcome, Step, WhatIf
 from engine.model import Firing
 from engine.rules.program import Atom, FieldRef, Program, Rule, Text
 from engine.rules.schema import APPEAL_FIELDS, DISPUTE_FIELDS, ORDER_FIELDS, SINGLETONS
+from engine.rules.semantics import atom_holds
 from engine.run.facts import singleton_bindings
 from engine.run.params import policy_timezone
 from engine.run.scoring import Scored

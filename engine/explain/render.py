@@ -15,13 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import yaml
 from jinja2.sandbox import SandboxedEnvironment
 
 from engine.rules.program import Program
-from engine.rules.yamlsource import SafeLoader
 from engine.ruling import Ruling
-from engine.shipped import shipped
+from engine.shipped import messages, shipped
 
 __all__ = [
     "REPORT_FORMATS",
@@ -78,17 +76,10 @@ def _environment(folder: str) -> SandboxedEnvironment:
     return env
 
 
-@lru_cache(maxsize=4)
-def _messages(folder: str) -> dict[str, Any]:
-    text = (Path(folder) / "messages.yaml").read_text(encoding="utf-8")
-    data: dict[str, Any] = yaml.load(text, Loader=SafeLoader)
-    return data
-
-
 def _render(name: str, folder: Path | None, **context: Any) -> str:
     where = str(folder or REPORTS_DIR)
     template = _environment(where).get_template(name)
-    return template.render(msg=_messages(where), **context)
+    return template.render(msg=messages(where), **context)
 
 
 def render_summary(

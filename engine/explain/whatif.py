@@ -21,7 +21,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from engine.model import Case, Evidence
+from engine.model import Case, Evidence, Type
+from engine.rules.predicates import PREDICATES
 from engine.rules.program import (
     NUMBER_SCALE,
     Atom,
@@ -32,10 +33,10 @@ from engine.rules.program import (
     Predicate,
     Program,
     Rule,
-    Type,
 )
 from engine.rules.schema import SINGLETONS
-from engine.run.facts import holds, prepare, singleton_bindings
+from engine.rules.semantics import MIRRORED, holds
+from engine.run.facts import prepare, singleton_bindings
 from engine.run.params import policy_timezone
 from engine.run.scoring import Scored, Scorer
 
@@ -50,7 +51,6 @@ __all__ = [
     "what_would_change",
 ]
 
-_SWAPPED = {"eq": "eq", "ne": "ne", "lt": "gt", "le": "ge", "gt": "lt", "ge": "le"}
 _HYPOTHETICAL_ID = "whatif"
 
 
@@ -361,7 +361,7 @@ class _Search:
         """Choose attribute values that make ``atom`` hold; False when it cannot be helped."""
         left, op, right = atom.left, atom.op, atom.right
         if left.alias != target and isinstance(right, FieldRef) and right.alias == target:
-            left, right, op = right, left, _SWAPPED[op]
+            left, right, op = right, left, MIRRORED[op]
         if left.alias != target:
             return left.alias in SINGLETONS  # a fact of the case: checked on the whole draft
         predicate = self.predicates.get(left.field)
@@ -407,25 +407,21 @@ class _Search:
         subject = predicate.args[0].value
         assert isinstance(subject, FieldRef)
         args = [self.scorer.plan.evaluate(arg, self.env) for arg in predicate.args[1:]]
-        name, wanted = predicate.function, right.value
-        if name == "contains":
-            if wanted:
-                draft.members.setdefault(subject.field, []).append(args[0])
-            else:
-                draft.values.setdefault(subject.field, ())
-            return True
-        if not wanted or subject.field in draft.values or not args or args[0] is None:
+        if not args or args[0] is None:
             return False
-        option = args[0] if isinstance(args[0], str) else next(iter(args[0]), None)
-        if name in ("all_in", "any_in") and option is not None:
-            draft.values[subject.field] = (option,)
-        elif name == "all_have":
-            draft.values[subject.field] = (((str(option), _PLACEHOLDER),),)
-            draft.placeholders.add(subject.field)
-        elif name == "contains_any" and option is not None:
-            draft.values[subject.field] = str(option)
+        witness = PREDICATES[predicate.function].witness(args[0], right.value, _PLACEHOLDER)
+        if witness is None:
+            return False
+        if witness.member is not None:
+            draft.members.setdefault(subject.field, []).append(witness.member)
+        elif witness.if_unset:
+            draft.values.setdefault(subject.field, witness.value)
+        elif subject.field in draft.values:
+            return False
         else:
-            return False
+            draft.values[subject.field] = witness.value
+            if witness.placeholder:
+                draft.placeholders.add(subject.field)
         return True
 
     def _placeholder(self, type_: Type) -> Any:

@@ -10,7 +10,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
-from engine.model import SourceLoc
+from engine.model import SourceLoc, Type
 from engine.rules.expr import ExprError, Scope, parse_condition, parse_value
 from engine.rules.program import (
     Alias,
@@ -21,7 +21,6 @@ from engine.rules.program import (
     Issue,
     Parameter,
     Requirement,
-    Type,
 )
 from engine.rules.reading import (
     Reader,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.model import SourceLoc
+from engine.model import SourceLoc, Type
 from engine.rules.building import BuilderBase
 from engine.rules.program import (
     RESERVED_FIELDS,
@@ -20,7 +20,6 @@ from engine.rules.program import (
     ParamValue,
     Profile,
     Requirement,
-    Type,
 )
 from engine.rules.reading import (
     PARAM_TYPES,

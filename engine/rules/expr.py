@@ -12,36 +12,33 @@ from __future__ import annotations
 import ast
 import difflib
 import itertools
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from engine.cases.attributes import parse_duration
+from engine.model import Type
+from engine.rules.limits import MAX_ALTERNATIVES
+from engine.rules.predicates import PREDICATES
 from engine.rules.program import (
-    NUMBER_SCALE,
     Alias,
     Atom,
     Const,
     Expr,
     FieldRef,
     Predicate,
-    Type,
-    decimal_to_fact,
 )
 from engine.rules.schema import TYPES
+from engine.rules.semantics import MIRRORED, to_fact_value
 
 __all__ = [
     "ExprError",
-    "converter",
     "Scope",
     "parse_condition",
-    "parse_duration",
     "parse_value",
-    "to_fact_value",
 ]
 
-MAX_ALTERNATIVES = 32
 BOOLEAN = TYPES["boolean"]
 TIME = TYPES["time"]
 DURATION = TYPES["duration"]
@@ -53,14 +50,6 @@ LIST = TYPES["list"]
 
 # transforms usable on both sides of a comparison: materialised as fields of the fact
 TRANSFORMS = {"same_name": "name"}
-# predicates: computed on one fact, with constant or parameter arguments
-PREDICATES = {
-    "all_in": (LIST, LIST),  # every item of the list is one of the options
-    "any_in": (LIST, LIST),  # some item of the list is one of the options
-    "contains": (LIST, TEXT),  # the list holds the value
-    "contains_any": (TEXT, LIST),  # the text holds one of the words
-    "all_have": (LIST, TEXT),  # every record of the list has a non-empty key
-}
 VALUE_FUNCTIONS = ("first", "min", "max", "clamp", "round", "hours", "days")
 NUMERIC = ("money", "number", "integer", "duration")
 
@@ -144,61 +133,12 @@ def _offset(text: str, node: ast.AST) -> int:
 # ---------------------------------------------------------------- constants
 
 
-def parse_duration(text: str) -> int | None:
-    """'72h', '3d', '30m', '1d12h' -> seconds; None when not a duration."""
-    units = {"d": 86400, "h": 3600, "m": 60, "s": 1}
-    total, number = 0, ""
-    text = text.strip()
-    if not text:
-        return None
-    for ch in text:
-        if ch.isdigit():
-            number += ch
-        elif ch in units and number:
-            total += int(number) * units[ch]
-            number = ""
-        else:
-            return None
-    return None if number else total
-
-
 def _parse_time(text: str) -> datetime | None:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
         return None
     return value if value.tzinfo is not None else None
-
-
-Converter = Callable[[Any], Any]
-
-
-def _scaled(scale: int) -> Converter:
-    return lambda value: decimal_to_fact(Decimal(value), scale)
-
-
-def _seconds(value: Any) -> int:
-    return int(value.total_seconds()) if isinstance(value, timedelta) else int(value)
-
-
-_CONVERTERS: dict[str, Converter] = {
-    "time": lambda value: int(value.timestamp()),
-    "duration": _seconds,
-    "money": _scaled(100),
-    "number": _scaled(NUMBER_SCALE),
-    "list": tuple,
-}
-
-
-def converter(type_: Type) -> Converter | None:
-    """How a domain value of ``type_`` becomes its fact form (None: unchanged)."""
-    return _CONVERTERS.get(type_.name)
-
-
-def to_fact_value(value: Any, type_: Type) -> Any:
-    """A domain value (datetime, Decimal, timedelta, ...) in the form facts hold it."""
-    convert = converter(type_)
-    return value if value is None or convert is None else convert(value)
 
 
 def _const_for(value: Any, type_: Type, text: str, offset: int) -> Any:
@@ -301,7 +241,6 @@ def _is_ref(node: ast.expr) -> bool:
 
 DNF = list[list[Atom]]
 _CMP = {ast.Eq: "eq", ast.NotEq: "ne", ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge"}
-_FLIP = {"eq": "eq", "ne": "ne", "lt": "gt", "le": "ge", "gt": "lt", "ge": "le"}
 
 
 def parse_condition(text: str, scope: Scope) -> DNF:
@@ -400,7 +339,7 @@ def _compare(
     if _is_literal(left) and _is_literal(right):
         raise ExprError("a comparison needs at least one field", _offset(text, whole))
     if _is_literal(left):
-        left, right, cmp = right, left, _FLIP[cmp]
+        left, right, cmp = right, left, MIRRORED[cmp]
     lref, ltype = _operand(left, text, scope)
     if _is_literal(right):
         value = _const_for(_literal(right, text), ltype, text, _offset(text, right))
@@ -540,7 +479,8 @@ def _call_atoms(node: ast.Call, text: str, scope: Scope, *, negate: bool) -> lis
 def _predicate_atom(
     node: ast.Call, name: str, text: str, scope: Scope, src: str, negate: bool
 ) -> Atom:
-    expected = PREDICATES[name]
+    function = PREDICATES[name]
+    expected = (function.subject, function.argument)
     if len(node.args) != len(expected):
         raise ExprError(f"{name}() takes {len(expected)} arguments", _offset(text, node))
     subject, type_ = _ref(node.args[0], text, scope)

@@ -36,7 +36,6 @@ from engine.errors import Problem
 from engine.model import SourceLoc
 from engine.rules.program import Atom, Const, DisputeType, Effect, FieldRef, Profile, Program, Rule
 from engine.rules.schema import SINGLETONS
-from engine.run.params import _value_in_force
 
 __all__ = ["CODES", "Finding", "lint_program"]
 
@@ -627,7 +626,7 @@ def _parameter_profiles(program: Program) -> Iterator[Finding]:
         if profile.since is None:
             continue
         for param in program.parameters:
-            if _value_in_force(param, profile.since, profile.platform or "") is None:
+            if param.value_on(profile.since, profile.platform or "") is None:
                 yield Finding(
                     code="L010",
                     message=f"parameter '{param.name}' has no value in force on "

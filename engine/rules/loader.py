@@ -11,6 +11,7 @@ from pathlib import Path
 from engine.errors import RuleFileError
 from engine.model import SourceLoc
 from engine.rules.declarations import Declarations
+from engine.rules.limits import MAX_FIELDS
 from engine.rules.program import (
     Derived,
     DisputeType,
@@ -33,7 +34,6 @@ __all__ = ["load_rules"]
 
 # durable_rules holds at most 254 properties per fact (research 2.8) and crashes beyond: keep a
 # margin for the fields the runtime adds (type, key, round, id, sid)
-MAX_FIELDS = 240
 
 
 def default_rules() -> Path:

@@ -12,10 +12,9 @@ Values inside facts are the engine's scalar forms: times, money and durations as
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from engine.model import SourceLoc
+from engine.model import SourceLoc, Type
 
 __all__ = [
     "KEY",
@@ -41,30 +40,12 @@ __all__ = [
     "Requirement",
     "Rule",
     "Text",
-    "Type",
 ]
 
 NUMBER_SCALE = 10_000  # numbers (weights, rates) live in facts as integers of 1/10,000
 # fields every fact carries besides the case's own: what it is, whose it is, which round
 TYPE, KEY, ROUND = "__type", "__key", "__round"
 RESERVED_FIELDS = frozenset({TYPE, KEY, ROUND, "id", "sid"})  # durable_rules owns id and sid
-
-
-@dataclass(frozen=True, slots=True)
-class Type:
-    """A value type: time, duration, money, number, integer, boolean, text, name, enum, list."""
-
-    name: str
-    values: tuple[str, ...] = ()  # enum values, or allowed values of a list's items
-
-    def __str__(self) -> str:
-        if self.values:
-            return f"{self.name}[{', '.join(self.values)}]"
-        return self.name
-
-    @property
-    def is_textual(self) -> bool:
-        return self.name in ("text", "name", "enum")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -291,6 +272,20 @@ class Parameter:
     values: tuple[ParamValue, ...]
     loc: SourceLoc
 
+    def value_on(self, day: str, platform: str) -> ParamValue | None:
+        """The entry in force on ``day`` (ISO date) for ``platform``: the latest ``since`` on or
+        before the day; of two entries of that date, the platform's own beats the general one."""
+        best: ParamValue | None = None
+        for entry in self.values:
+            if entry.since > day or (entry.platform is not None and entry.platform != platform):
+                continue
+            if best is None or (entry.since, entry.platform is not None) > (
+                best.since,
+                best.platform is not None,
+            ):
+                best = entry
+        return best
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Profile:
@@ -371,7 +366,3 @@ class Program:
                 return rule
         return None
 
-
-def decimal_to_fact(value: Decimal, scale: int) -> int:
-    """A decimal in fact form: an integer of 1/scale, rounded half-up."""
-    return int((value * scale).to_integral_value(rounding=ROUND_HALF_UP))

@@ -13,12 +13,12 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from engine.cases.attributes import parse_duration
 from engine.errors import Problem
-from engine.model import SourceLoc
-from engine.rules.expr import ExprError, parse_duration
+from engine.model import SourceLoc, Type
+from engine.rules.expr import ExprError
 from engine.rules.program import (
     Text,
-    Type,
 )
 from engine.rules.schema import (
     TYPES,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from engine.compile.durable import MAX_PATTERNS
 from engine.model import SourceLoc
 from engine.rules.building import BuilderBase
 from engine.rules.expr import Scope
+from engine.rules.limits import MAX_PATTERNS
 from engine.rules.program import (
     Alias,
     Atom,

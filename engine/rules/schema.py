@@ -6,7 +6,7 @@ the order, the dispute, an appeal, the case and an issue come from CONTRACT.md a
 
 from __future__ import annotations
 
-from engine.rules.program import Type
+from engine.model import Type
 from engine.ruling import RULINGS
 
 __all__ = [

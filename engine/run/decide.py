@@ -16,16 +16,12 @@ from typing import Any
 from engine.errors import EngineError
 from engine.model import Firing
 from engine.rules.program import Effect, Rule
+from engine.rules.semantics import holds
 from engine.ruling import EvidenceFinding, IssueFinding, NextStep, Reason, RulesRef, Ruling
-from engine.run.facts import (
-    EvidenceStatus,
-    FactPlan,
-    IssueResult,
-    Prepared,
-    holds,
-    singleton_bindings,
-)
+from engine.run.facts import FactPlan, Prepared, singleton_bindings
+from engine.run.notices import notice_reason
 from engine.run.params import policy_timezone
+from engine.run.results import EvidenceStatus, IssueResult
 from engine.run.values import round_money
 
 __all__ = ["Decider"]
@@ -217,10 +213,7 @@ class Decider:
         if effect.appealable and self.program.appeal_deadline:
             appeal_deadline = self._time(env["case"].get(self.program.appeal_deadline))
         # sorted, so that the order of evidence items never changes a ruling
-        warnings = [
-            Reason(rule=None, zh=zh, en=en)
-            for zh, en in sorted(set(prepared.warnings), key=lambda w: w[1])
-        ]
+        warnings = sorted({notice_reason(n) for n in prepared.warnings}, key=lambda w: w.en)
         seen_warnings = set()
         for firing, _ in self._effects(firings, "warning"):
             if firing.rule_id in seen_warnings:

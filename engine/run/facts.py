@@ -14,23 +14,20 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
+from engine.cases.attributes import file_type, fingerprint, typed
 from engine.cases.names import normalise_name, scripts
-from engine.compile.reference import atom_holds
-from engine.model import Case, Evidence, Record
-from engine.rules.expr import Converter, converter, parse_duration
+from engine.model import Case, Evidence, Type
+from engine.rules.predicates import predicate_holds
 from engine.rules.program import (
     KEY,
     TYPE,
-    Atom,
     Derived,
     Expr,
     FieldRef,
     Predicate,
     Program,
-    Type,
 )
 from engine.rules.schema import (
     APPEAL_FIELDS,
@@ -41,16 +38,15 @@ from engine.rules.schema import (
     ORDER_FIELDS,
     SINGLETONS,
 )
+from engine.rules.semantics import Converter, converter, holds
+from engine.run.notices import Notice
 from engine.run.params import Resolved, policy_timezone, resolve_parameters
+from engine.run.results import EvidenceStatus, IssueResult
 from engine.run.values import Compiled, compile_value
 
 __all__ = [
-    "EvidenceStatus",
     "FactPlan",
-    "IssueResult",
-    "file_type",
     "Prepared",
-    "holds",
     "prepare",
     "round_facts",
     "singleton_bindings",
@@ -59,34 +55,9 @@ __all__ = [
 _DAYS_CACHED = 100_000  # (platform, day) pairs whose parameters are kept: decades of days
 
 Fact = dict[str, Any]
-_SAFE_INTEGER = 2**53
 _TABLES: dict[str, Mapping[str, Type]] = {
     "order": ORDER_FIELDS, "dispute": DISPUTE_FIELDS, "appeal": APPEAL_FIELDS,
 }  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EvidenceStatus:
-    admitted: bool
-    valid: bool
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class IssueResult:
-    issue: str
-    burden: str
-    standard: Decimal
-    lower_bound: Decimal
-    margin: Decimal
-    score: Decimal  # the strongest valid item supporting the issue
-    against: Decimal  # the strongest valid item opposing it
-    status: str  # proven | not_proven | inconclusive | contested | skipped
-    supporting: tuple[str, ...]
-    opposing: tuple[str, ...]
-
-
-def holds(condition: tuple[tuple[Atom, ...], ...], bound: Mapping[str, Fact]) -> bool:
-    return any(all(atom_holds(atom, bound) for atom in atoms) for atoms in condition)
 
 
 Field = tuple[str, str, Converter | None, bool]  # fact field, source field, converter, is name
@@ -227,7 +198,7 @@ class Prepared:
     singletons: dict[str, Fact] = field(default_factory=dict)  # fact form, for conditions
     evidence: list[Fact] = field(default_factory=list)
     evidence_env: list[dict[str, Any]] = field(default_factory=list)
-    warnings: list[tuple[str, str]] = field(default_factory=list)  # (zh, en)
+    warnings: list[Notice] = field(default_factory=list)
 
 
 def _domain(obj: Any, table: Mapping[str, Type]) -> dict[str, Any]:
@@ -251,10 +222,7 @@ def prepare(plan: FactPlan, case: Case) -> Prepared:
     if recipient is not None and len(scripts(recipient)) > 1:
         mixed = " + ".join(sorted(scripts(recipient)))
         prepared.warnings.append(
-            (
-                f"收件人姓名混用了多种文字（{mixed}），请核对是否为形近字",
-                f"order.recipient_name mixes scripts ({mixed}); check for look-alike letters",
-            )
+            Notice.of("mixed_scripts_field", field="order.recipient_name", scripts=mixed)
         )
     for item in case.evidence:
         domain = _evidence_domain(program, item, prepared.warnings, plan.evidence_wanted)
@@ -295,7 +263,7 @@ def _predicates(
         values = [arg(env) for arg in args]
         if any(v is None for v in values):
             continue
-        fact[pred.field] = _predicate(pred, subject, values)
+        fact[pred.field] = predicate_holds(pred.function, subject, values[0])
 
 
 def _compute_derived(
@@ -393,17 +361,9 @@ def round_facts(
     return facts
 
 
-def file_type(name: str) -> str:
-    """A file name's extension, lower case, without the dot: ``PurePosixPath(name).suffix``'s
-    rules (the last part of the path; none for ``.hidden`` or ``name.``), without building a
-    path for every file of every case."""
-    last = next((part for part in reversed(name.split("/")) if part and part != "."), "")
-    dot = last.rfind(".")
-    return last[dot + 1 :].lower() if 0 < dot < len(last) - 1 else ""
-
 
 def _evidence_domain(
-    program: Program, item: Evidence, warnings: list[tuple[str, str]], wanted: frozenset[str]
+    program: Program, item: Evidence, warnings: list[Notice], wanted: frozenset[str]
 ) -> dict[str, Any]:
     file_types = tuple(file_type(f.name) for f in item.files)
     digests = sorted({f.sha256 for f in item.files if f.sha256})
@@ -412,46 +372,30 @@ def _evidence_domain(
         "file_count": len(item.files), "file_types": file_types,
     }  # fmt: skip
     if "fingerprint" in wanted:
-        domain["fingerprint"] = _fingerprint(item)
+        domain["fingerprint"] = fingerprint(item)
     if "files_digest" in wanted and digests and len(digests) == len(item.files):
         domain["files_digest"] = hashlib.sha256("\n".join(digests).encode()).hexdigest()[:32]
     kind = program.kind(item.kind)
     if kind is None:
-        warnings.append(
-            (
-                f"证据 {item.id} 的类型 '{item.kind}' 规则未定义，不计权重",
-                f"evidence {item.id}: kind '{item.kind}' is not defined by the rules; "
-                "it is given no weight",
-            )
-        )
+        warnings.append(Notice.of("unknown_kind", item=item.id, kind=item.kind))
         return domain
     for name, raw in item.attributes:
         type_ = kind.attribute_type(name)
         if type_ is None:
             warnings.append(
-                (
-                    f"证据 {item.id} 的属性 '{name}' 规则未定义，已忽略",
-                    f"evidence {item.id}: attribute '{name}' is not defined for kind "
-                    f"'{item.kind}'; ignored",
-                )
+                Notice.of("unknown_attribute", item=item.id, name=name, kind=item.kind)
             )
             continue
-        value = _typed(raw, type_)
+        value = typed(raw, type_)
         if type_.name == "name" and isinstance(value, str) and len(scripts(value)) > 1:
             mixed = " + ".join(sorted(scripts(value)))
             warnings.append(
-                (
-                    f"证据 {item.id} 的 {name} 混用了多种文字（{mixed}），请核对是否为形近字",
-                    f"evidence {item.id}: {name} mixes scripts ({mixed}); check for look-alike "
-                    "letters",
-                )
+                Notice.of("mixed_scripts_attribute", item=item.id, name=name, scripts=mixed)
             )
         if value is None and raw is not None:
             warnings.append(
-                (
-                    f"证据 {item.id} 的属性 '{name}' 应为 {type_}，已忽略",
-                    f"evidence {item.id}: attribute '{name}' should be {type_}; "
-                    f"got {raw!r}, ignored",
+                Notice.of(
+                    "mistyped_attribute", item=item.id, name=name, type=str(type_), value=repr(raw)
                 )
             )
             continue
@@ -460,69 +404,4 @@ def _evidence_domain(
     return domain
 
 
-def _fingerprint(item: Evidence) -> str:
-    """Equal for two items of the same kind with the same attributes (a resubmission)."""
-    body = repr((item.kind, sorted(item.attributes, key=lambda kv: kv[0])))
-    return hashlib.blake2b(body.encode(), digest_size=16).hexdigest()
 
-
-def _typed(raw: Any, type_: Type) -> Any:
-    name = type_.name
-    if raw is None:
-        return None
-    if name in ("text", "name"):
-        if isinstance(raw, bool):
-            return None
-        return str(raw) if isinstance(raw, (str, int)) else None
-    if name == "enum":
-        return raw if isinstance(raw, str) and raw in type_.values else None
-    if name == "integer":
-        # beyond 2**53 durable_rules and Python no longer compare alike: treated as mistyped
-        ok = isinstance(raw, int) and not isinstance(raw, bool) and abs(raw) <= _SAFE_INTEGER
-        return raw if ok else None
-    if name in ("number", "money"):
-        if isinstance(raw, bool) or not isinstance(raw, (int, float, Decimal)):
-            return None
-        if isinstance(raw, int) and abs(raw) > _SAFE_INTEGER:
-            return None
-        value = Decimal(str(raw))
-        return value if value.is_finite() and abs(value) <= _SAFE_INTEGER else None
-    if name == "boolean":
-        return raw if isinstance(raw, bool) else None
-    if name == "time":
-        if not isinstance(raw, str):
-            return None
-        try:
-            parsed = datetime.fromisoformat(raw)
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo is not None else None
-    if name == "duration":
-        seconds = parse_duration(raw) if isinstance(raw, str) else None
-        return None if seconds is None else timedelta(seconds=seconds)
-    if name == "list":
-        if not isinstance(raw, (list, tuple)):
-            return None
-        if type_.values and not all(isinstance(x, str) and x in type_.values for x in raw):
-            return None
-        return tuple(raw)
-    return None
-
-
-def _predicate(pred: Predicate, subject: Any, args: list[Any]) -> bool:
-    name = pred.function
-    if name == "all_in":
-        options = {str(o).lower() for o in args[0]}
-        return all(str(x).lower() in options for x in subject)
-    if name == "any_in":
-        options = {str(o).lower() for o in args[0]}
-        return any(str(x).lower() in options for x in subject)
-    if name == "contains":
-        return args[0] in subject
-    if name == "contains_any":
-        return any(str(word) in subject for word in args[0])
-    if name == "all_have":
-        return all(
-            isinstance(r, Mapping | Record) and r.get(args[0]) not in (None, "") for r in subject
-        )
-    raise AssertionError(name)

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from engine.errors import EngineError
-from engine.rules.program import Parameter, ParamValue, Program
+from engine.rules.program import ParamValue, Program
 
 __all__ = ["Resolved", "policy_timezone", "resolve_parameters"]
 
@@ -33,26 +33,13 @@ def policy_timezone(program: Program) -> timezone:
     return timezone(sign * timedelta(hours=hours, minutes=minutes))
 
 
-def _value_in_force(param: Parameter, day: str, platform: str) -> ParamValue | None:
-    best: ParamValue | None = None
-    for entry in param.values:
-        if entry.since > day or (entry.platform is not None and entry.platform != platform):
-            continue
-        if best is None or (entry.since, entry.platform is not None) > (
-            best.since,
-            best.platform is not None,
-        ):
-            best = entry
-    return best
-
-
 def resolve_parameters(program: Program, platform: str, when: datetime) -> Resolved:
     day = when.astimezone(policy_timezone(program)).date().isoformat()
     values: dict[str, Any] = {}
     chosen: dict[str, ParamValue] = {}
     missing = []
     for param in program.parameters:
-        entry = _value_in_force(param, day, platform)
+        entry = param.value_on(day, platform)
         if entry is None:
             missing.append(param.name)
             continue

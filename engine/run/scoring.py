@@ -17,7 +17,8 @@ from engine.model import Case, Firing, SourceLoc
 from engine.rules.program import Program
 from engine.ruling import Ruling
 from engine.run.decide import Decider
-from engine.run.facts import EvidenceStatus, FactPlan, IssueResult, Prepared, prepare, round_facts
+from engine.run.facts import FactPlan, Prepared, prepare, round_facts
+from engine.run.results import EvidenceStatus, IssueResult
 
 __all__ = ["ENGINES", "Scored", "Scorer", "score_case"]
 

@@ -8,12 +8,10 @@ The language is ``?lang=zh|en`` (remembered in a cookie), Chinese by default lik
 from __future__ import annotations
 
 import hmac
-from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, unquote, urlencode
 
-import yaml
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -22,8 +20,8 @@ from starlette.datastructures import UploadFile
 from engine.errors import DecisionError
 from engine.explain.render import REPORTS_DIR, render_template
 from engine.policytools.agreement import Agreement, Row
-from engine.rules.yamlsource import SafeLoader
 from engine.ruling import RULINGS
+from engine.shipped import messages
 from engine.web.desk import Desk, ImportReport
 from engine.web.middleware import SESSION_COOKIE, session_value
 from engine.web.store import STATUSES, DecisionRecord, Recommendation
@@ -43,11 +41,8 @@ PAGE_CSP = (
 REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'"
 
 
-@lru_cache(maxsize=2)
 def _ui(folder: str) -> dict[str, Any]:
-    text = (Path(folder) / "web" / "messages.yaml").read_text(encoding="utf-8")
-    data: dict[str, Any] = yaml.load(text, Loader=SafeLoader)
-    return data
+    return messages(Path(folder) / "web")
 
 
 def _lang(request: Request) -> str:
