@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import gzip
 import io
 import math
@@ -17,7 +16,7 @@ from typing import Any, Literal
 
 import yaml
 
-from engine.errors import CaseFileError, Problem
+from engine.errors import CaseFileError, Problem, did_you_mean
 from engine.model import (
     Appeal,
     Case,
@@ -121,8 +120,7 @@ class _Checker:
                     path + (str(key),), f"expected a field name, got {_describe(key)}", where="key"
                 )
             elif key not in spec:
-                close = difflib.get_close_matches(key, spec, n=1)
-                hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(spec)}"
+                hint = did_you_mean(key, spec) or f"known: {', '.join(spec)}"
                 self.report(path + (key,), "unknown field", hint, where="key")
         fields: dict[str, Any] = {}
         for name, (convert, required) in spec.items():
@@ -191,10 +189,8 @@ def _enum(*choices: str) -> _Convert:
             return value
         if not isinstance(value, str):
             raise _Invalid(f"expected one of {', '.join(choices)}, got {_describe(value)}")
-        close = difflib.get_close_matches(value, choices, n=1)
         raise _Invalid(
-            f"{_short(value)!r} is not one of {', '.join(choices)}",
-            f"did you mean {close[0]!r}?" if close else "",
+            f"{_short(value)!r} is not one of {', '.join(choices)}", did_you_mean(value, choices)
         )
 
     return convert

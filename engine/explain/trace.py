@@ -13,7 +13,7 @@ from typing import Any
 from engine.model import Firing
 from engine.rules.program import KEY, TYPE, Effect, Program, Rule
 from engine.run.scoring import Scored
-from engine.run.values import evaluate
+from engine.run.values import compile_value
 
 __all__ = ["describe_effect", "trace_of"]
 
@@ -43,7 +43,7 @@ def describe_effect(effect: Effect, firing: Firing, env: dict[str, dict[str, Any
     if effect.kind == "meets":
         return f"evidence {target} meets {', '.join(effect.requirements)}"
     if effect.kind in ("supports", "opposes"):
-        weight = evaluate(effect.weight, env) if effect.weight else 0
+        weight = compile_value(effect.weight)(env) if effect.weight else 0
         return f"evidence {target} {effect.kind} issue {effect.issue} (weight {_show(weight)})"
     if effect.kind == "ruling":
         return f"outcome {effect.ruling} (priority {effect.priority})"

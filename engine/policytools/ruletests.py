@@ -30,10 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from engine.cases.load import case_from_data
-from engine.errors import CaseFileError, EngineError, Problem, RuleFileError
+from engine.errors import CaseFileError, EngineError, Problem, RuleFileError, did_you_mean
 from engine.model import Case, SourceLoc
 from engine.rules.program import Program
-from engine.rules.reading import did_you_mean
 from engine.rules.schema import ISSUE_STATUSES
 from engine.rules.yamlsource import LList, LMap, YamlError, load_located
 from engine.ruling import RULINGS, Reason, Ruling

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.errors import did_you_mean
 from engine.model import SourceLoc, Type
 from engine.rules.building import BuilderBase
 from engine.rules.program import (
@@ -25,7 +26,6 @@ from engine.rules.reading import (
     PARAM_TYPES,
     attribute_type,
     bilingual,
-    did_you_mean,
     is_date,
     merged,
     param_value_of,

@@ -10,7 +10,6 @@ evidence.red_stamp``, ``same_name(evidence.signer_name, order.recipient_name)``,
 from __future__ import annotations
 
 import ast
-import difflib
 import itertools
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from engine.cases.attributes import parse_duration
+from engine.errors import did_you_mean
 from engine.model import Type
 from engine.rules.limits import MAX_ALTERNATIVES
 from engine.rules.predicates import PREDICATES
@@ -88,7 +88,7 @@ class Scope:
             raise ExprError(
                 f"unknown name '{alias}'",
                 offset,
-                _did_you_mean(alias, known) or f"known here: {', '.join(known)}",
+                did_you_mean(alias, known) or f"known here: {', '.join(known)}",
             )
         table = self.fields[alias]
         if name not in table:
@@ -100,13 +100,8 @@ class Scope:
                 message = f"unknown case value '{name}' (not a derived value or a case field)"
             else:
                 message = f"unknown attribute '{name}' of {what}"
-            raise ExprError(message, offset, _did_you_mean(name, sorted(table)))
+            raise ExprError(message, offset, did_you_mean(name, sorted(table)))
         return table[name]
-
-
-def _did_you_mean(word: str, options: list[str]) -> str:
-    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
-    return f"did you mean '{close[0]}'?" if close else ""
 
 
 def _parse(text: str) -> ast.expr:
@@ -178,7 +173,7 @@ def _const_for(value: Any, type_: Type, text: str, offset: int) -> Any:
                 f'write it in quotes: "{value}"',
             )
         if name == "enum" and value not in type_.values:
-            hint = _did_you_mean(value, list(type_.values)) or f"one of: {', '.join(type_.values)}"
+            hint = did_you_mean(value, list(type_.values)) or f"one of: {', '.join(type_.values)}"
             raise ExprError(f"'{value}' is not one of the values of {type_}", offset, hint)
         return value
     raise ExprError(f"a {type_} cannot be compared with a constant", offset)
@@ -472,7 +467,7 @@ def _call_atoms(node: ast.Call, text: str, scope: Scope, *, negate: bool) -> lis
     raise ExprError(
         f"unknown function '{name}' in a condition",
         _offset(text, node),
-        _did_you_mean(name, known) or f"known: {', '.join(known)}",
+        did_you_mean(name, known) or f"known: {', '.join(known)}",
     )
 
 
@@ -624,7 +619,7 @@ def _value_call(node: ast.Call, name: str, text: str, scope: Scope) -> Expr:
         raise ExprError(
             f"unknown function '{name}'",
             offset,
-            _did_you_mean(name, list(VALUE_FUNCTIONS)) or f"known: {', '.join(VALUE_FUNCTIONS)}",
+            did_you_mean(name, list(VALUE_FUNCTIONS)) or f"known: {', '.join(VALUE_FUNCTIONS)}",
         )
     args = tuple(_value(arg, text, scope) for arg in node.args)
     if name in ("hours", "days"):

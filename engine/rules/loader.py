@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.errors import RuleFileError
+from engine.errors import RuleFileError, did_you_mean
 from engine.model import SourceLoc
 from engine.rules.declarations import Declarations
 from engine.rules.limits import MAX_FIELDS
@@ -21,7 +21,6 @@ from engine.rules.program import (
 )
 from engine.rules.reading import (
     Reader,
-    did_you_mean,
     digest_of,
     read_files,
 )

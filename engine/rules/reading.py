@@ -6,7 +6,6 @@ and a caret; small parsers for dates, ids, parameter values and attribute types.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -14,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.cases.attributes import parse_duration
-from engine.errors import Problem
+from engine.errors import Problem, did_you_mean
 from engine.model import SourceLoc, Type
 from engine.rules.expr import ExprError
 from engine.rules.program import (
@@ -43,11 +42,6 @@ THEN_KEYS = (
 )  # fmt: skip
 PARAM_TYPES = ("duration", "money", "number", "integer", "text", "boolean", "list")
 ANY_KIND, ANY_ISSUE = "any", "any_issue"
-
-
-def did_you_mean(word: str, options: list[str]) -> str:
-    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
-    return f"did you mean '{close[0]}'?" if close else ""
 
 
 @dataclass

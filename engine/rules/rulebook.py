@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engine.errors import did_you_mean
 from engine.model import SourceLoc
 from engine.rules.building import BuilderBase
 from engine.rules.expr import Scope
@@ -19,7 +20,6 @@ from engine.rules.reading import (
     RULE_KEYS,
     THEN_KEYS,
     bilingual,
-    did_you_mean,
     is_kebab,
     unknown_keys,
 )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from engine.compile.reference import ReferenceEvaluator
-from engine.errors import CaseFileError, Problem
+from engine.errors import CaseFileError, Problem, did_you_mean
 from engine.model import Case, Firing, SourceLoc
 from engine.rules.program import Program
 from engine.ruling import Ruling
@@ -84,11 +84,8 @@ class Scorer:
     def check(self, case: Case) -> None:
         """Reject a case whose dispute type the rules do not define (a located error)."""
         if self.program.dispute_type(case.dispute.type) is None:
-            import difflib
-
             known = [d.name for d in self.program.dispute_types]
-            close = difflib.get_close_matches(case.dispute.type, known, n=1)
-            hint = f"did you mean '{close[0]}'?" if close else f"one of: {', '.join(known)}"
+            hint = did_you_mean(case.dispute.type, known) or f"one of: {', '.join(known)}"
             loc = case.source or SourceLoc(path=case.case_id)
             raise CaseFileError(
                 [
