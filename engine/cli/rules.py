@@ -14,6 +14,7 @@ from engine.cases.load import load_cases
 from engine.cli.base import Failure, engine_option, load_program, main, rules_option
 from engine.errors import CaseFileError, RuleFileError
 from engine.rules.program import Program
+from engine.rules.semantics import condition_text
 from engine.run.scoring import ENGINES, Scorer
 
 __all__ = ["rules"]
@@ -115,22 +116,13 @@ def compile_(rules: str, dump: bool, only: tuple[str, ...], python: bool) -> Non
         )
         click.echo(f"  binds: {aliases}")
         for n, atoms in enumerate(rule.alternatives):
-            tests = " and ".join(_atom_text(a) for a in atoms) or "always"
+            tests = condition_text((atoms,))  # as compiled: predicates as their fields
             click.echo(f"  reference #{n}: {tests}")
             body = json.dumps(rule_conditions(rule, atoms), ensure_ascii=False)
             click.echo(f"  durable {durable_name(rule.id, n)}: {body}")
         for effect in rule.effects:
             click.echo(f"  then: {effect.kind} " + _effect_text(effect))
         click.echo("")
-
-
-def _atom_text(atom: Any) -> str:
-    if atom.op in ("present", "missing"):
-        return f"{atom.op}({atom.left})"
-    if atom.op == "in":
-        return f"{atom.left} in {list(atom.options)}"
-    symbols = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
-    return f"{atom.left} {symbols[atom.op]} {atom.right}"
 
 
 def _effect_text(effect: Any) -> str:

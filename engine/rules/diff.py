@@ -14,8 +14,6 @@ from typing import Any
 
 from engine.model import SourceLoc
 from engine.rules.program import (
-    Atom,
-    Const,
     Derived,
     DisputeType,
     Effect,
@@ -27,6 +25,7 @@ from engine.rules.program import (
     Program,
     Rule,
 )
+from engine.rules.semantics import condition_text
 
 __all__ = ["Change", "diff_programs", "render_changes"]
 
@@ -159,7 +158,7 @@ def _issue_fields(issue: Issue) -> dict[str, str]:
 
 def _predicates(old: Program, new: Program) -> Any:
     """item -> the predicate texts of the program it comes from (their field names differ)."""
-    tables = {id(program): {p.field: p.text for p in program.predicates} for program in (old, new)}
+    tables = {id(program): program.predicate_texts() for program in (old, new)}
     members = {id(x): id(new) for x in (*new.dispute_types, *new.derived)}
     members.update({id(x): id(old) for x in (*old.dispute_types, *old.derived)})
     return lambda item: tables[members[id(item)]]
@@ -168,7 +167,7 @@ def _predicates(old: Program, new: Program) -> Any:
 def _dispute_fields(dtype: DisputeType, predicates: Any) -> dict[str, str]:
     out = {"burden": ", ".join(f"{issue}: {party}" for issue, party in dtype.burdens) or "(none)"}
     for issue, condition in dtype.skips:
-        out[f"{issue} skipped when"] = _condition_text(condition, predicates(dtype))
+        out[f"{issue} skipped when"] = condition_text(condition, predicates(dtype))
     out["title"] = f"{dtype.title.zh} / {dtype.title.en}"
     return out
 
@@ -180,7 +179,7 @@ def _derived_fields(item: Derived, predicates: Any) -> dict[str, str]:
     if item.aggregate is not None:
         out[item.aggregate] = item.of.text if item.of is not None else "evidence"
     if item.where != ((),):
-        out["where"] = _condition_text(item.where, predicates(item))
+        out["where"] = condition_text(item.where, predicates(item))
     return out
 
 
@@ -212,7 +211,7 @@ def _rule_fields(rule: Rule, predicates: dict[str, str]) -> dict[str, str]:
     out = {
         "title": rule.title,
         "match": ", ".join(matched) or "(none)",
-        "conditions": _condition_text(rule.alternatives, predicates),
+        "conditions": condition_text(rule.alternatives, predicates),
     }
     for n, effect in enumerate(rule.effects):
         out[f"then[{n}]" if len(rule.effects) > 1 else "then"] = _effect_text(effect)
@@ -227,28 +226,6 @@ def _rule_summary(rule: Rule, predicates: dict[str, str]) -> tuple[str, ...]:
     return tuple(
         f"{key}: {fields[key]}" for key in fields if key.startswith(("conditions", "then"))
     )
-
-
-def _condition_text(
-    alternatives: tuple[tuple[Atom, ...], ...], predicates: dict[str, str] | None = None
-) -> str:
-    texts = [
-        " and ".join(_atom_text(a, predicates or {}) for a in atoms) or "always"
-        for atoms in alternatives
-    ]
-    return " or ".join(f"({t})" if len(alternatives) > 1 and " and " in t else t for t in texts)
-
-
-def _atom_text(atom: Atom, predicates: dict[str, str]) -> str:
-    if atom.left.field in predicates and isinstance(atom.right, Const):
-        text = predicates[atom.left.field]  # a predicate reads as it was written
-        return text if atom.right.value else f"not {text}"
-    symbols = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
-    if atom.op in ("present", "missing"):
-        return f"{atom.op}({atom.left})"
-    if atom.op == "in":
-        return f"{atom.left} in {list(atom.options)}"
-    return f"{atom.left} {symbols[atom.op]} {atom.right}"
 
 
 def _effect_text(effect: Effect) -> str:

@@ -36,6 +36,7 @@ from engine.errors import Problem
 from engine.model import SourceLoc
 from engine.rules.program import Atom, Const, DisputeType, Effect, FieldRef, Profile, Program, Rule
 from engine.rules.schema import SINGLETONS
+from engine.rules.semantics import MIRRORED, atom_text
 
 __all__ = ["CODES", "Finding", "lint_program"]
 
@@ -115,7 +116,6 @@ Key = tuple[str, str]  # (canonical fact, field)
 _RELATIONS = {
     "eq": {"="}, "ne": {"<", ">"}, "lt": {"<"}, "le": {"<", "="}, "gt": {">"}, "ge": {">", "="},
 }  # fmt: skip
-_FLIP = {"eq": "eq", "ne": "ne", "lt": "gt", "le": "ge", "gt": "lt", "ge": "le"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +160,7 @@ def _tests(atoms: Iterable[Atom], names: dict[str, str]) -> list[_Test]:
             right = _key(atom.right, names)
             op = atom.op
             if right < left:
-                left, right, op = right, left, _FLIP[op]
+                left, right, op = right, left, MIRRORED[op]
             out.append(_Test(op, left, right))
         elif isinstance(atom.right, Const):
             out.append(_Test(atom.op, left, None, atom.right.value))
@@ -232,21 +232,6 @@ def _contradiction(tests: list[_Test]) -> tuple[int, int] | None:
 
 def _exclusive(first: list[_Test], second: list[_Test]) -> bool:
     return any(_contradict(a, b) for a in first for b in second)
-
-
-def _atom_text(atom: Atom, program: Program) -> str:
-    text = str(atom.left)
-    for predicate in program.predicates:
-        if atom.left.field == predicate.field:
-            text = predicate.text
-            if atom.op == "eq" and isinstance(atom.right, Const):
-                return text if atom.right.value else f"not {text}"
-    symbols = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
-    if atom.op in ("present", "missing"):
-        return f"{atom.op}({text})"
-    if atom.op == "in":
-        return f"{text} in {list(atom.options)}"
-    return f"{text} {symbols[atom.op]} {atom.right}"
 
 
 # ---------------------------------------------------------------- L001, L002: outcomes
@@ -454,7 +439,8 @@ def _impossible_conditions(program: Program) -> Iterator[Finding]:
         if not dead:
             continue
         n, one, two = dead[0]
-        shown = f"'{_atom_text(one, program)}' and '{_atom_text(two, program)}'"
+        texts = program.predicate_texts()
+        shown = f"'{atom_text(one, texts)}' and '{atom_text(two, texts)}'"
         if len(dead) == len(rule.alternatives):
             message = f"rule '{rule.id}' can never fire: {shown} cannot both hold"
         else:

@@ -360,6 +360,10 @@ class Program:
                 return req
         return None
 
+    def predicate_texts(self) -> dict[str, str]:
+        """A predicate's fact field -> its call as written, to show atoms that test it."""
+        return {p.field: p.text for p in self.predicates}
+
     def rule(self, rid: str) -> Rule | None:
         for rule in self.rules:
             if rule.id == rid:
