@@ -27,7 +27,8 @@ A message says what, where, why and how to fix. Errors that can hold several pro
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 from engine.model import SourceLoc
 
@@ -46,6 +47,7 @@ __all__ = [
     "SchemaTooNew",
     "UnknownCase",
     "did_you_mean",
+    "source_lines",
 ]
 
 
@@ -71,6 +73,33 @@ class Problem:
         self.caret = caret
         self.hint = hint
 
+    @classmethod
+    def at(
+        cls,
+        loc: SourceLoc,
+        message: str,
+        lines: Sequence[str] = (),
+        *,
+        hint: str = "",
+        caret: int = -1,
+        path: str = "",
+    ) -> Problem:
+        """A problem at ``loc`` that shows its line, taken from ``lines`` (the file's text,
+        split), with a caret under ``loc``'s column, or under ``caret`` when given (an index
+        into the line as written, indentation included)."""
+        snippet = ""
+        if 0 < loc.line <= len(lines):
+            raw = lines[loc.line - 1].rstrip()
+            snippet = raw.lstrip()
+            indent = len(raw) - len(snippet)
+            if caret >= 0:
+                caret -= indent
+            elif loc.column > 0:
+                caret = max(0, loc.column - 1 - indent)
+        if caret > len(snippet) or not snippet:
+            caret = -1
+        return cls(loc, message, path=path, snippet=snippet, caret=max(caret, -1), hint=hint)
+
     def __str__(self) -> str:
         where = str(self.loc) if self.loc is not None else "<unknown>"
         head = f"{where}: {self.message}"
@@ -89,6 +118,14 @@ class Problem:
 
     def __repr__(self) -> str:
         return f"Problem({str(self)!r})"
+
+
+def source_lines(path: str) -> list[str]:
+    """The lines of a text file, to quote in a problem; none when it cannot be read."""
+    try:
+        return Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
 
 
 def did_you_mean(word: str, options: Iterable[str], *, cutoff: float = 0.6) -> str:

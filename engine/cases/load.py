@@ -42,15 +42,15 @@ __all__ = [
 from engine.cases.text import (
     FieldPath,
     Locate,
-    _decode,
-    _dotted,
-    _error,
-    _load_json,
-    _load_yaml,
-    _Locator,
-    _Marks,
-    _prefixed,
-    _short,
+    Locator,
+    Marks,
+    decode,
+    dotted_path,
+    load_json,
+    load_yaml,
+    located_error,
+    prefixed,
+    shorten,
 )
 
 _FORMATS: dict[str, Literal["yaml", "json"]] = {".yaml": "yaml", ".yml": "yaml", ".json": "json"}
@@ -95,15 +95,15 @@ class _Checker:
     def loc(self, path: FieldPath, where: str = "value") -> SourceLoc:
         if self.locate is None:
             return SourceLoc(path=self.source)
-        if where == "key" and isinstance(self.locate, _Locator):
+        if where == "key" and isinstance(self.locate, Locator):
             return self.locate.find(path, key=True)
         return self.locate(path[:-1] if where == "parent" else path)
 
     def error(self) -> CaseFileError:
         located = []
         for path, where, message, hint in self.pending:
-            loc, dotted = self.loc(path, where), _dotted(path)
-            problem = Problem(loc, _prefixed(dotted, message), path=dotted, hint=hint)
+            loc, dotted = self.loc(path, where), dotted_path(path)
+            problem = Problem(loc, prefixed(dotted, message), path=dotted, hint=hint)
             located.append((loc.line, loc.column, problem))
         located.sort(key=lambda item: item[:2])  # stable: one place keeps the order of checks
         return CaseFileError(problem for _, _, problem in located)
@@ -190,7 +190,7 @@ def _enum(*choices: str) -> _Convert:
         if not isinstance(value, str):
             raise _Invalid(f"expected one of {', '.join(choices)}, got {_describe(value)}")
         raise _Invalid(
-            f"{_short(value)!r} is not one of {', '.join(choices)}", did_you_mean(value, choices)
+            f"{shorten(value)!r} is not one of {', '.join(choices)}", did_you_mean(value, choices)
         )
 
     return convert
@@ -236,10 +236,10 @@ def _time(chk: _Checker, value: object, path: FieldPath) -> Any:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise _Invalid(f"{_short(value)!r} is not an ISO-8601 time", hint) from None
+        raise _Invalid(f"{shorten(value)!r} is not an ISO-8601 time", hint) from None
     if moment.utcoffset() is None:
         raise _Invalid(
-            f"time {_short(value)!r} has no UTC offset",
+            f"time {shorten(value)!r} has no UTC offset",
             f"add the offset, e.g. {moment.isoformat()}+08:00",
         )
     return moment
@@ -315,7 +315,7 @@ def _evidence(chk: _Checker, value: object, path: FieldPath) -> Any:
     for i, item in enumerate(value if isinstance(value, list) else ()):
         ident = item.get("id") if isinstance(item, dict) else None
         if isinstance(ident, str) and ident in seen:
-            message = f"duplicate evidence id {_short(ident)!r} (also evidence[{seen[ident]}])"
+            message = f"duplicate evidence id {shorten(ident)!r} (also evidence[{seen[ident]}])"
             chk.report(path + (i, "id"), message, "give each evidence item its own id")
         elif isinstance(ident, str):
             seen[ident] = i
@@ -408,7 +408,7 @@ def _describe(value: object) -> str:
     if isinstance(value, int | float | Decimal):
         return f"the number {value}"
     if isinstance(value, str):
-        return f"the string {_short(value)!r}"
+        return f"the string {shorten(value)!r}"
     if isinstance(value, list | tuple | dict):
         return "a mapping" if isinstance(value, dict) else "a list"
     return f"a value of type {type(value).__name__}"
@@ -431,20 +431,20 @@ def parse_case(text: str | bytes, *, source: str, fmt: Literal["yaml", "json"]) 
     # A str is checked like bytes: a lone surrogate in it is no more text than a stray byte.
     raw = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
     if len(raw) > MAX_CASE_BYTES:
-        raise _error(
+        raise located_error(
             SourceLoc(path=source),
             f"the case is {len(raw):,} bytes, more than a case file may be ({MAX_CASE_BYTES:,})",
             hint="attach large files by name (evidence files), not inside the case file",
         )
-    text = _decode(raw, source)
+    text = decode(raw, source)
     if not text.strip():
-        raise _error(SourceLoc(path=source), "the file is empty", hint=_ONE_CASE)
-    marks: _Marks = {}
+        raise located_error(SourceLoc(path=source), "the file is empty", hint=_ONE_CASE)
+    marks: Marks = {}
     if fmt == "yaml":
-        data, marks = _load_yaml(text, source)
+        data, marks = load_yaml(text, source)
     else:
-        data = _load_json(text, source, SourceLoc(path=source))
-    locator = _Locator(text, source, data, marks)
+        data = load_json(text, source, SourceLoc(path=source))
+    locator = Locator(text, source, data, marks)
     return _check(data, source, locator, SourceLoc(path=source, line=1))
 
 
@@ -452,7 +452,7 @@ def load_case(path: str | Path) -> Case:
     """Load the one case in a .yaml, .yml or .json file."""
     name, suffix = str(path), Path(path).suffix.lower()
     if suffix not in _FORMATS:
-        raise _error(
+        raise located_error(
             SourceLoc(path=name),
             f"not a case file: extension {suffix or '(none)'}",
             hint="name it .yaml, .yml or .json; for .jsonl use load_cases",
@@ -460,7 +460,9 @@ def load_case(path: str | Path) -> Case:
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
-        raise _error(SourceLoc(path=name), f"cannot read the file: {exc.strerror or exc}") from exc
+        raise located_error(
+            SourceLoc(path=name), f"cannot read the file: {exc.strerror or exc}"
+        ) from exc
     return parse_case(raw, source=name, fmt=_FORMATS[suffix])
 
 
@@ -483,7 +485,7 @@ def iter_jsonl(path: str | Path, *, source: str | None = None) -> Iterator[Case 
     except (OSError, EOFError, zlib.error) as exc:
         reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
         loc = SourceLoc(path=name, line=lineno + 1 if lineno else 0)
-        yield _error(loc, f"cannot read the file: {reason}")
+        yield located_error(loc, f"cannot read the file: {reason}")
 
 
 def _jsonl_case(raw: bytes, name: str, lineno: int) -> Case | CaseFileError:
@@ -498,10 +500,10 @@ def parse_jsonl_line(raw: bytes, *, source: str, line: int) -> Case:
     are located at ``source:line``."""
     loc = SourceLoc(path=source, line=line)
     if len(raw) > MAX_CASE_BYTES:
-        raise _error(
+        raise located_error(
             loc, f"the line is {len(raw):,} bytes, more than a case may be ({MAX_CASE_BYTES:,})"
         )
-    data = _load_json(_decode(raw.rstrip(b"\r\n"), source, line), source, loc)
+    data = load_json(decode(raw.rstrip(b"\r\n"), source, line), source, loc)
     return case_from_data(data, source=source, locate=lambda _path: loc)
 
 
@@ -518,7 +520,9 @@ def load_cases(paths: str | Path | Iterable[str | Path]) -> Iterator[Case | Case
         try:
             children = sorted(Path(path).iterdir(), key=lambda child: child.name)
         except OSError as exc:
-            yield _error(SourceLoc(path=str(path)), f"cannot list the directory: {exc.strerror}")
+            yield located_error(
+                SourceLoc(path=str(path)), f"cannot list the directory: {exc.strerror}"
+            )
             continue
         for child in children:
             name = child.name.lower()

@@ -22,9 +22,23 @@ from engine.model import (
     SourceLoc,
 )
 
+__all__ = [
+    "FieldPath",
+    "Locate",
+    "Locator",
+    "Marks",
+    "decode",
+    "dotted_path",
+    "load_json",
+    "load_yaml",
+    "located_error",
+    "prefixed",
+    "shorten",
+]
+
 FieldPath = tuple[str | int, ...]
 Locate = Callable[[FieldPath], SourceLoc]
-_Marks = dict[int, tuple[int, int]]  # id(mapping) -> (line, column) where its node starts
+Marks = dict[int, tuple[int, int]]  # id(mapping) -> (line, column) where its node starts
 _Flaw = tuple[int, int, str, str, str]  # line, column, "key" | "value", message, hint
 
 # PyYAML's C composer recurses on the C stack and kills the process past ~20,000 nested
@@ -42,7 +56,7 @@ class _Loader(yaml.CSafeLoader):
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
-        self.marks: _Marks = {}
+        self.marks: Marks = {}
         self.flaws: list[_Flaw] = []
 
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Hashable, Any]:
@@ -57,7 +71,7 @@ class _Loader(yaml.CSafeLoader):
             if key in mapping:
                 first = next(k for k, _ in node.value if self.constructed_objects.get(k) == key)
                 line = first.start_mark.line + 1
-                what = f"duplicate key {_short(str(key))!r} (first at line {line})"
+                what = f"duplicate key {shorten(str(key))!r} (first at line {line})"
                 hint = "remove one of them: a YAML reader would silently keep the last"
                 self.flaws.append((*_pos(key_node), "key", what, hint))
             mapping[key] = self.construct_object(value_node, deep=deep)
@@ -110,7 +124,7 @@ def _compose(text: str) -> Node | None:
         return None
 
 
-def _load_yaml(text: str, source: str) -> tuple[object, _Marks]:
+def load_yaml(text: str, source: str) -> tuple[object, Marks]:
     if sum(text.count(opener) for opener in _OPENERS) > _SCAN_ABOVE:
         _check_nesting(text, source)
     loader = _AliasLoader(text) if "&" in text or "*" in text else _Loader(text)
@@ -119,7 +133,7 @@ def _load_yaml(text: str, source: str) -> tuple[object, _Marks]:
     except yaml.YAMLError as exc:
         raise _yaml_error(exc, text, source) from exc
     except (ValueError, RecursionError) as exc:  # e.g. an integer of more than 4,300 digits
-        raise _error(SourceLoc(path=source), f"invalid YAML: {_reason(exc)}") from exc
+        raise located_error(SourceLoc(path=source), f"invalid YAML: {_reason(exc)}") from exc
     finally:
         loader.dispose()
     if loader.flaws:
@@ -135,7 +149,7 @@ def _check_nesting(text: str, source: str) -> None:
             depth += isinstance(event, yaml.CollectionStartEvent)
             depth -= isinstance(event, yaml.CollectionEndEvent)
             if depth > _MAX_NESTING:
-                raise _error(_at(source, event.start_mark), message)
+                raise located_error(_at(source, event.start_mark), message)
     except yaml.MarkedYAMLError as exc:
         # libyaml 0.2.6 (PyYAML 6.0.4) refuses flow collections nested over 1,000 deep while
         # scanning ahead, before the parser yields the events above; the text up to that point
@@ -145,7 +159,7 @@ def _check_nesting(text: str, source: str) -> None:
             return  # loading reports it, located
         if mark.index < len(text):
             _check_nesting(text[: mark.index], source)
-        raise _error(_at(source, mark), message) from exc
+        raise located_error(_at(source, mark), message) from exc
     except yaml.YAMLError:
         pass  # loading reports it, located
 
@@ -164,7 +178,7 @@ def _yaml_error(exc: yaml.YAMLError, text: str, source: str) -> CaseFileError:
         column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", "replace")) + 1
         loc = SourceLoc(path=source, line=before.count(b"\n") + 1, column=column)
         message, hint = f"invalid YAML: {exc.reason}", "remove the character"
-    return _error(loc, message, hint=hint)
+    return located_error(loc, message, hint=hint)
 
 
 def _flaw_problems(text: str, source: str, flaws: list[_Flaw]) -> list[Problem]:
@@ -189,17 +203,17 @@ def _flaw_problems(text: str, source: str, flaws: list[_Flaw]) -> list[Problem]:
         stack.extend(reversed(children))
     problems = []
     for line, column, kind, message, hint in sorted(flaws):
-        dotted = _dotted(paths.get((kind, line, column), ()))
+        dotted = dotted_path(paths.get((kind, line, column), ()))
         loc = SourceLoc(path=source, line=line, column=column)
-        problems.append(Problem(loc, _prefixed(dotted, message), path=dotted, hint=hint))
+        problems.append(Problem(loc, prefixed(dotted, message), path=dotted, hint=hint))
     return problems
 
 
-class _Locator:
+class Locator:
     """Field path -> place in a YAML or JSON text. Mappings are found from the marks recorded
     while loading; anything finer composes the text, once, which only a problem needs."""
 
-    def __init__(self, text: str, source: str, data: object, marks: _Marks) -> None:
+    def __init__(self, text: str, source: str, data: object, marks: Marks) -> None:
         self._text, self._source, self._data, self._marks = text, source, data, marks
         self._root: Node | None = None
         self._composed = False
@@ -249,7 +263,7 @@ def _follow(data: object, path: FieldPath) -> object:
     return data
 
 
-def _load_json(text: str, source: str, loc: SourceLoc) -> object:
+def load_json(text: str, source: str, loc: SourceLoc) -> object:
     duplicates: list[str] = []
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -263,14 +277,14 @@ def _load_json(text: str, source: str, loc: SourceLoc) -> object:
     except json.JSONDecodeError as exc:
         line = loc.line + exc.lineno - 1 if loc.line else exc.lineno
         at = SourceLoc(path=source, line=line, column=exc.colno)
-        raise _error(at, f"invalid JSON: {exc.msg}") from exc
+        raise located_error(at, f"invalid JSON: {exc.msg}") from exc
     except (ValueError, RecursionError) as exc:  # an integer of over 4,300 digits; deep nesting
         reason = "nested too deeply" if isinstance(exc, RecursionError) else _reason(exc)
-        raise _error(loc, f"invalid JSON: {reason}") from exc
+        raise located_error(loc, f"invalid JSON: {reason}") from exc
     if duplicates:
         hint = "remove one of them: a JSON reader would silently keep the last"
         raise CaseFileError(
-            Problem(loc, f"duplicate key {_short(k)!r}", hint=hint) for k in duplicates
+            Problem(loc, f"duplicate key {shorten(k)!r}", hint=hint) for k in duplicates
         )
     return data
 
@@ -279,7 +293,7 @@ def _reason(exc: Exception) -> str:
     return str(exc).split(";")[0] or type(exc).__name__  # no advice to call sys functions
 
 
-def _decode(raw: bytes, source: str, line: int = 1) -> str:
+def decode(raw: bytes, source: str, line: int = 1) -> str:
     if raw.startswith(b"\xef\xbb\xbf"):  # a byte-order mark: dropped, columns count after it
         raw = raw[3:]
     try:
@@ -290,26 +304,26 @@ def _decode(raw: bytes, source: str, line: int = 1) -> str:
             path=source, line=line + before.count(b"\n"), column=exc.start - before.rfind(b"\n")
         )
         message = f"not UTF-8 text: byte 0x{raw[exc.start]:02x} cannot be decoded"
-        raise _error(loc, message, hint="save the file as UTF-8") from exc
+        raise located_error(loc, message, hint="save the file as UTF-8") from exc
 
 
 # --- the contract -------------------------------------------------------------------------------
 
 
-def _error(loc: SourceLoc, message: str, *, hint: str = "") -> CaseFileError:
+def located_error(loc: SourceLoc, message: str, *, hint: str = "") -> CaseFileError:
     return CaseFileError([Problem(loc, message, hint=hint)])
 
 
-def _dotted(path: FieldPath) -> str:
+def dotted_path(path: FieldPath) -> str:
     out = ""
     for segment in path:
         out += f"[{segment}]" if isinstance(segment, int) else f".{segment}" if out else segment
     return out
 
 
-def _prefixed(dotted: str, message: str) -> str:
+def prefixed(dotted: str, message: str) -> str:
     return f"{dotted}: {message}" if dotted else message
 
 
-def _short(text: str, limit: int = 60) -> str:
+def shorten(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -30,7 +30,14 @@ from pathlib import Path
 from typing import Any
 
 from engine.cases.load import case_from_data
-from engine.errors import CaseFileError, EngineError, Problem, RuleFileError, did_you_mean
+from engine.errors import (
+    CaseFileError,
+    EngineError,
+    Problem,
+    RuleFileError,
+    did_you_mean,
+    source_lines,
+)
 from engine.model import Case, SourceLoc
 from engine.rules.program import Program
 from engine.rules.schema import ISSUE_STATUSES
@@ -245,14 +252,8 @@ class _Reader:
         self.lines: list[str] = []
 
     def error(self, loc: SourceLoc, message: str, hint: str = "") -> None:
-        snippet, caret = "", -1
-        lines = self.lines if loc.path == self.path else _lines(loc.path)
-        if 0 < loc.line <= len(lines):
-            raw = lines[loc.line - 1].rstrip()
-            snippet = raw.lstrip()
-            if loc.column > 0:
-                caret = max(0, loc.column - 1 - (len(raw) - len(snippet)))
-        self.problems.append(Problem(loc, message, snippet=snippet, caret=caret, hint=hint))
+        lines = self.lines if loc.path == self.path else source_lines(loc.path)
+        self.problems.append(Problem.at(loc, message, lines, hint=hint))
 
     def read(self) -> list[RuleTest]:
         try:
@@ -481,13 +482,6 @@ class _Reader:
 
 
 # ---------------------------------------------------------------- case data
-
-
-def _lines(path: str) -> list[str]:
-    try:
-        return Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return []
 
 
 def _find_case(name: str, test_file: Path) -> Path | None:

@@ -29,10 +29,9 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
-from engine.errors import Problem
+from engine.errors import Problem, source_lines
 from engine.model import SourceLoc
 from engine.rules.program import Atom, Const, DisputeType, Effect, FieldRef, Profile, Program, Rule
 from engine.rules.schema import SINGLETONS
@@ -71,26 +70,11 @@ class Finding:
 
     def problem(self, lines: dict[str, list[str]] | None = None) -> Problem:
         """As a Problem (``file:line:col: Lxxx message``, the line and the hint)."""
-        snippet, caret = "", -1
-        source = (lines or {}).get(self.loc.path) or _read_lines(self.loc.path)
-        if 0 < self.loc.line <= len(source):
-            raw = source[self.loc.line - 1].rstrip()
-            snippet = raw.lstrip()
-            if self.loc.column > 0:
-                caret = max(0, self.loc.column - 1 - (len(raw) - len(snippet)))
-        return Problem(
-            self.loc, f"{self.code} {self.message}", snippet=snippet, caret=caret, hint=self.hint
-        )
+        source = (lines or {}).get(self.loc.path) or source_lines(self.loc.path)
+        return Problem.at(self.loc, f"{self.code} {self.message}", source, hint=self.hint)
 
     def __str__(self) -> str:
         return str(self.problem())
-
-
-def _read_lines(path: str) -> list[str]:
-    try:
-        return Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return []
 
 
 def lint_program(program: Program) -> tuple[Finding, ...]:

@@ -53,22 +53,8 @@ class Reader:
     silent: int = 0  # problems that follow from one already reported
 
     def error(self, loc: SourceLoc, message: str, hint: str = "", caret: int = -1) -> None:
-        snippet = ""
         lines = self.lines.get(loc.path, [])
-        if 0 < loc.line <= len(lines):
-            snippet = lines[loc.line - 1].rstrip()
-            stripped = snippet.lstrip()
-            if caret < 0 and loc.column > 0:
-                caret = loc.column - 1 - (len(snippet) - len(stripped))
-            elif caret >= 0:
-                caret -= len(snippet) - len(stripped)
-            snippet = stripped
-        if caret < 0 or caret > len(snippet):
-            caret = -1
-        if caret < 0 and hint:
-            self.problems.append(Problem(loc, message, snippet=snippet, hint=hint))
-        else:
-            self.problems.append(Problem(loc, message, snippet=snippet, caret=caret, hint=hint))
+        self.problems.append(Problem.at(loc, message, lines, hint=hint, caret=caret))
 
     def expr_error(self, loc: SourceLoc, text: str, exc: ExprError) -> None:
         """Locate an error inside an expression string written at ``loc``."""
