@@ -11,7 +11,8 @@ from decimal import Decimal
 from typing import Any
 
 from engine.model import SourceLoc, Type
-from engine.rules.expr import ExprError, Scope, parse_condition, parse_value
+from engine.rules.conditions import parse_condition
+from engine.rules.expr import ExprError, Scope
 from engine.rules.program import (
     Alias,
     Atom,
@@ -35,6 +36,7 @@ from engine.rules.schema import (
     SINGLETONS,
     TYPES,
 )
+from engine.rules.valueexprs import parse_value
 from engine.rules.yamlsource import LMap
 
 

@@ -369,4 +369,3 @@ class Program:
             if rule.id == rid:
                 return rule
         return None
-
