@@ -13,11 +13,14 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from batchdata import case_lines, output_lines, write_jsonl
 from conftest import ROOT
 
 from engine import Program
 from engine.batch import CrashHook, rescore
+
+pytestmark = pytest.mark.slow  # a real subprocess, server, browser or cluster
 
 
 def test_the_hook_really_segfaults_durable_rules() -> None:

@@ -12,6 +12,8 @@ from batchdata import case_lines, output_lines, write_jsonl
 from engine import Program
 from engine.batch import CrashHook, rescore
 
+pytestmark = pytest.mark.slow  # a real subprocess, server, browser or cluster
+
 pytest.importorskip("distributed")
 
 

@@ -25,6 +25,8 @@ from engine.batch import BatchError, rescore
 from engine.batch.shard import ShardOutcome
 from engine.cli import main
 
+pytestmark = pytest.mark.slow  # a real subprocess, server, browser or cluster
+
 distributed = pytest.importorskip("distributed")
 
 STARTUP = 30.0  # seconds for a scheduler or its workers to come up on a busy machine

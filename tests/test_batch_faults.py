@@ -45,6 +45,7 @@ def small_disk(tmp_path: Path) -> Path:
     subprocess.run(["umount", str(mount)], check=True)
 
 
+@pytest.mark.slow
 def test_a_disk_that_fills_up_mid_run_is_a_clear_error_and_the_run_resumes(
     small_disk: Path, tmp_path: Path
 ) -> None:

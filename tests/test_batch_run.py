@@ -231,6 +231,7 @@ def test_memory_urls_in_and_out(program: Program) -> None:
     ]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_run_is_replaced_and_every_row_produced(
     tmp_path: Path, program: Program
 ) -> None:
@@ -253,6 +254,7 @@ def test_a_worker_killed_mid_run_is_replaced_and_every_row_produced(
     assert not any("error" in r for r in rows)
 
 
+@pytest.mark.slow
 def test_a_shard_that_always_kills_its_worker_is_quarantined(
     tmp_path: Path, program: Program
 ) -> None:
@@ -282,6 +284,7 @@ def test_a_shard_that_always_kills_its_worker_is_quarantined(
     assert not any("error" in r for r in output_lines(out))
 
 
+@pytest.mark.slow
 def test_kill_9_of_the_driver_then_rerun_gives_exactly_one_line_per_case(tmp_path: Path) -> None:
     lines = case_lines(1500, seed=11)
     archive = write_jsonl(tmp_path / "a.jsonl", lines)

@@ -12,6 +12,7 @@ from conftest import CASEFILES, ROOT
 
 
 @pytest.mark.parametrize("engine", ["reference", "durable"])
+@pytest.mark.slow
 def test_two_processes_with_different_hash_seeds_print_the_same_bytes(engine: str) -> None:
     outputs = []
     for seed in ("1", "4242"):

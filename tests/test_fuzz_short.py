@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import importlib.util
 
+import pytest
 from conftest import ROOT
 
 
+@pytest.mark.slow
 def test_a_short_fuzz_run_finds_nothing() -> None:
     spec = importlib.util.spec_from_file_location("fuzz", ROOT / "benchmarks" / "fuzz.py")
     assert spec is not None and spec.loader is not None

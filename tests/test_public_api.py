@@ -9,7 +9,8 @@ def test_public_api() -> None:
     assert sorted(engine.__all__) == [
         "AdjudicationError", "Case", "CaseFileError", "ENGINES", "EngineError",
         "ExpectationMismatch", "Program", "RuleFileError", "Ruling", "Scored", "Scorer",
-        "SourceLoc", "load_rules", "ruling_json", "score_case",
+        "SourceLoc", "build_report", "load_case", "load_cases", "load_rules", "ruling_json",
+        "score_case",
     ]  # fmt: skip
     for name in engine.__all__:
         assert hasattr(engine, name)

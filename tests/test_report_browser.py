@@ -18,6 +18,8 @@ from engine.explain.context import report_context
 from engine.explain.render import render_report
 from engine.explain.whatif import what_would_change
 
+pytestmark = pytest.mark.slow  # a real subprocess, server, browser or cluster
+
 HOSTILE = ROOT / "tests" / "data" / "reports" / "hostile-text.yaml"
 
 

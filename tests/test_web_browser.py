@@ -21,6 +21,8 @@ import pytest
 from conftest import ROOT, RULES
 from webdesk import LATE, QUALITY, RECEIPT
 
+pytestmark = pytest.mark.slow  # a real subprocess, server, browser or cluster
+
 
 def _chromium() -> str:
     found = shutil.which("chromium") or shutil.which("chromium-browser")

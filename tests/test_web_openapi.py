@@ -7,6 +7,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import pytest
 import schemathesis
 from conftest import RULES
 from hypothesis import HealthCheck, settings
@@ -20,6 +21,8 @@ from webdesk import Clock
 
 from engine import load_rules
 from engine.web import create_app
+
+pytestmark = pytest.mark.slow  # a real subprocess, server, browser or cluster
 
 _app = create_app(
     load_rules(RULES), Path(tempfile.mkdtemp(prefix="adjudicate-openapi-")) / "desk.sqlite3",

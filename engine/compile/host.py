@@ -26,7 +26,13 @@ with warnings.catch_warnings():
     import durable_rules_engine as _native
     from durable import engine as _durable
 
-__all__ = ["DurableEvaluator", "DurableSession", "crash_durable_rules", "ruleset_name"]
+__all__ = [
+    "DurableEvaluator",
+    "DurableSession",
+    "crash_durable_rules",
+    "ruleset_name",
+    "shared_host",
+]
 
 
 class _SyncHost(_durable.Host):  # type: ignore[misc]
@@ -49,7 +55,8 @@ _HOST: _SyncHost | None = None
 _RECORDERS: dict[str, _Recorder] = {}
 
 
-def _host() -> _SyncHost:
+def shared_host() -> _SyncHost:
+    """The process's one durable_rules host (made on first use; it runs no timer threads)."""
     global _HOST
     if _HOST is None:
         _HOST = _SyncHost()
@@ -110,7 +117,7 @@ def _register(program: Program) -> tuple[str, _Recorder]:
         rule = by_id[durable_id.rsplit("#", 1)[0]]
         body["run"] = _action(recorder, rule.id, tuple(a.name for a in rule.aliases))
     try:
-        _host().register_rulesets({name: definition})
+        shared_host().register_rulesets({name: definition})
     except Exception as exc:
         raise EngineError(f"durable_rules refused the ruleset {name}: {exc}") from exc
     _RECORDERS[name] = recorder
@@ -136,7 +143,7 @@ class DurableSession:
         self.recorder.firings = fired
         self.recorder.errors = []
         try:
-            state = _host().assert_facts(self.name, batch)
+            state = shared_host().assert_facts(self.name, batch)
         except _durable.MessageNotHandledException as exc:  # pragma: no cover - the sink
             raise EngineError(f"durable_rules refused a fact: {exc}") from exc
         except _native.error as exc:
@@ -175,7 +182,7 @@ class DurableEvaluator:
         finally:
             if session.counter:
                 try:
-                    _host().delete_state(self.ruleset, sid)
+                    shared_host().delete_state(self.ruleset, sid)
                 except Exception as exc:  # noqa: BLE001 - a failed delete must be seen
                     raise EngineError(
                         f"durable_rules could not delete session {sid}: {exc}"
