@@ -1,7 +1,14 @@
-"""Shared fixtures: the project's rules compiled once, a scorer per engine, the golden cases."""
+"""Shared fixtures: the test policy compiled once, a scorer per engine, its sample cases.
+
+The engine's tests run on their own policy, ``tests/fixtures/policy/`` (rules, sample cases and
+rule tests frozen from policy 2026.1), never on the shipped ``rules/``, ``casefiles/`` and
+``policy-tests/``: those belong to policy staff, who change them without touching Python, and
+are checked by their own golden cases and rule tests (``test_golden.py``, ``policy-tests/``).
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -11,12 +18,21 @@ import pytest
 from engine import Program, Scorer, load_rules
 
 ROOT = Path(__file__).resolve().parent.parent
-RULES = ROOT / "rules"
-CASEFILES = ROOT / "casefiles"
+FIXTURE = ROOT / "tests" / "fixtures" / "policy"
+RULES = FIXTURE / "rules"
+CASEFILES = FIXTURE / "casefiles"
+POLICY_TESTS = FIXTURE / "policy-tests"
+# the shipped policy: only the staff-owned checks read it (test_golden.py, test_shipped_*.py)
+SHIPPED_RULES = ROOT / "rules"
+SHIPPED_CASEFILES = ROOT / "casefiles"
 
 
-def golden_cases() -> list[Path]:
-    return sorted(p for p in CASEFILES.glob("*.yaml") if not p.name.endswith(".expected.yaml"))
+# every command a test runs (in process or as a subprocess) defaults to the test policy too
+os.environ["ADJUDICATE_RULES"] = str(RULES)
+
+
+def golden_cases(folder: Path = CASEFILES) -> list[Path]:
+    return sorted(p for p in folder.glob("*.yaml") if not p.name.endswith(".expected.yaml"))
 
 
 @pytest.fixture(scope="session")

@@ -54,7 +54,7 @@ def test_trace_shows_each_firing_with_the_facts_it_matched() -> None:
     code, out, _ = run("score", VALID, "--trace", "--lang", "en")
     assert code == 0
     assert (
-        "✓ receipt-signed-by-recipient  [rules/evidence/receipt.yaml:19:9]  matched "
+        f"✓ receipt-signed-by-recipient  [{RULES}/evidence/receipt.yaml:19:9]  matched "
         "order=order, evidence=E2" in out
     )
     assert "late_shipment_max = 50.0  (since 2021-03-18, default;" in out

@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib.util
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, RULES
 
 
 @pytest.mark.slow
@@ -15,6 +15,6 @@ def test_a_short_fuzz_run_finds_nothing() -> None:
     assert spec is not None and spec.loader is not None
     fuzz = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(fuzz)
-    result = fuzz._score_chunk((2026, 400, str(ROOT / "rules")))
+    result = fuzz._score_chunk((2026, 400, str(RULES)))
     assert result["findings"] == []
     assert result["counts"].get("ruling", 0) > 50  # the run really reached the scorers

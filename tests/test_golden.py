@@ -1,4 +1,11 @@
-"""Every case in casefiles/ gives its expected ruling, through both engines, identically."""
+"""The shipped policy's own check: every case in casefiles/ gives the ruling its
+``*.expected.yaml`` expects under the shipped rules/, through both engines, identically.
+
+Policy staff own these files: a change made only under rules/, casefiles/ and policy-tests/ is
+checked here and by the rule tests of policy-tests/, never by the engine's tests (which run on
+tests/fixtures/policy/). So this harness asks only what a golden case states: an expectation
+beside each case, with at least the ruling.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +14,18 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import golden_cases
+from conftest import SHIPPED_CASEFILES, SHIPPED_RULES, golden_cases
 
-from engine import Scorer, ruling_json
+from engine import Scorer, load_rules, ruling_json
 from engine.cases.load import load_case
 
-CASES = golden_cases()
+CASES = golden_cases(SHIPPED_CASEFILES)
+
+
+@pytest.fixture(scope="module")
+def scorers() -> dict[str, Scorer]:
+    program = load_rules(SHIPPED_RULES)
+    return {engine: Scorer(program, engine) for engine in ("reference", "durable")}
 
 
 def _expected(path: Path) -> dict:
@@ -66,14 +79,12 @@ def _differences(path: Path, ruling, expected: dict) -> list[str]:
 
 
 def test_there_are_golden_cases() -> None:
-    assert len(CASES) >= 80
+    assert CASES, f"no case files in {SHIPPED_CASEFILES}"
 
 
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
-def test_each_case_says_what_it_tests_and_cites_the_deciding_rule(path: Path) -> None:
-    first = path.read_text(encoding="utf-8").splitlines()[0]
-    assert first.startswith("# tests:"), f"{path.name} does not start with '# tests: ...'"
-    assert "decided_by" in _expected(path), f"{path.name}: the expectation cites no rule"
+def test_each_case_states_its_expected_ruling(path: Path) -> None:
+    assert "ruling" in (_expected(path) or {}), f"{path.name}: the expectation names no ruling"
 
 
 @pytest.mark.parametrize("engine", ["reference", "durable"])

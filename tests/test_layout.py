@@ -93,3 +93,19 @@ def test_no_module_is_over_six_hundred_lines() -> None:
         if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
     }
     assert long == {}
+
+
+# the staff-owned checks of the shipped policy; every other test runs on tests/fixtures/policy
+SHIPPED_POLICY_CHECKS = ("test_golden.py", "test_layout.py")
+SHIPPED_PATHS = ('SHIPPED_', 'ROOT / "rules"', 'ROOT / "casefiles"', 'ROOT / "policy-tests"')
+
+
+def test_only_the_staff_owned_checks_read_the_shipped_policy() -> None:
+    # a policy edit under rules/, casefiles/ or policy-tests/ must never break an engine test
+    readers = sorted(
+        path.name
+        for path in (ROOT / "tests").glob("*.py")
+        if path.name not in (*SHIPPED_POLICY_CHECKS, "conftest.py")
+        and any(marker in path.read_text(encoding="utf-8") for marker in SHIPPED_PATHS)
+    )
+    assert readers == []

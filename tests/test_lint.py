@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from click.testing import CliRunner
-from conftest import RULES
+from conftest import ROOT, RULES
 
 from engine import Program, load_rules
 from engine.cli import main
@@ -195,7 +195,7 @@ def test_an_untranslated_reason(rules_copy: Copy) -> None:
 
 
 def test_every_code_is_documented() -> None:
-    guide = (RULES.parent / "docs" / "policy-guide.md").read_text(encoding="utf-8")
+    guide = (ROOT / "docs" / "policy-guide.md").read_text(encoding="utf-8")
     for code, title in CODES.items():
         assert f"`{code}`" in guide, f"{code} ({title}) is not in docs/policy-guide.md"
 

@@ -7,7 +7,7 @@ import re
 import tokenize
 from pathlib import Path
 
-from conftest import ROOT
+from conftest import ROOT, RULES
 
 ENGINE = ROOT / "engine"
 # the numbers of POLICY.md's table (hours, days, amounts, rates)
@@ -72,6 +72,6 @@ def test_no_policy_name_in_engine() -> None:
 
 
 def test_the_policy_numbers_are_in_rules() -> None:
-    text = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "rules").rglob("*.yaml"))
+    text = "\n".join(p.read_text(encoding="utf-8") for p in RULES.rglob("*.yaml"))
     for value in ("72h", "48h", "15d", "24h", "3d", "0.05", "5.00", "50.00", "30.00"):
         assert value in text, value

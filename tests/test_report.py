@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import CASEFILES, ROOT
+from conftest import CASEFILES, FIXTURE, ROOT
 
 from engine import Program, Scorer
 from engine.cases.load import load_case
@@ -83,7 +83,8 @@ def test_snapshot(
 ) -> None:
     path = OUTCOMES_AND_MORE[outcome]
     text = _report(program, scorers["reference"], path, audience, lang, fmt)
-    text = text.replace(program.digest, DIGEST_PLACEHOLDER).replace(f"{ROOT}/", "")
+    text = text.replace(program.digest, DIGEST_PLACEHOLDER)
+    text = text.replace(f"{FIXTURE}/", "").replace(f"{ROOT}/", "")
     snapshot = SNAPSHOTS / f"{path.stem}.{audience}.{lang}.{fmt}"
     if os.environ.get("UPDATE_SNAPSHOTS") == "1" or not snapshot.exists():
         if os.environ.get("UPDATE_SNAPSHOTS") != "1":

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import ROOT, RULES
+from conftest import CASEFILES, RULES
 
 from engine import Program, RuleFileError, Scorer
 from engine.cli import main
 from engine.policytools.ruletests import load_rule_tests, run_rule_test
 
 DATA = Path(__file__).parent / "data" / "ruletests"
-BASE = ROOT / "casefiles" / "not-received-valid-receipt.yaml"
+BASE = CASEFILES / "not-received-valid-receipt.yaml"
 
 
 def _tests(tmp_path: Path, program: Program, text: str) -> tuple:
