@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import ROOT, RULES
+from conftest import CASEFILES, ROOT, RULES
 
 from engine import Scorer, load_rules
 from engine.cli import main
@@ -83,7 +83,7 @@ def test_every_example_of_the_guide_runs(tmp_path: Path) -> None:
             path = tmp_path / f"{name}.yaml"
             path.write_text(body, encoding="utf-8")
             # case paths in the guide are relative to the project, as in policy-tests/
-            shutil.copytree(ROOT / "casefiles", tmp_path / "casefiles", dirs_exist_ok=True)
+            shutil.copytree(CASEFILES, tmp_path / "casefiles", dirs_exist_ok=True)
             tests = load_rule_tests([path], program)
             scorers = [Scorer(program, "reference"), Scorer(program, "durable")]
             for test in tests:
