@@ -89,7 +89,7 @@ class Problem:
         into the line as written, indentation included)."""
         snippet = ""
         if 0 < loc.line <= len(lines):
-            raw = lines[loc.line - 1].rstrip()
+            raw = lines[loc.line - 1].rstrip().replace("\t", "⇥")  # a tab shown, one column
             snippet = raw.lstrip()
             indent = len(raw) - len(snippet)
             if caret >= 0:

@@ -7,6 +7,7 @@ so that every value here is hashable and immutable. The rules' own types live in
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -15,6 +16,7 @@ from typing import Any, NamedTuple
 __all__ = [
     "Appeal",
     "Case",
+    "DeclaredFields",
     "Decision",
     "Dispute",
     "Evidence",
@@ -61,6 +63,10 @@ class Type:
         return self.name in ("text", "name", "enum")
 
 
+# fields a policy declares beyond casefile/1: "order" or "dispute" -> field name -> its type
+DeclaredFields = Mapping[str, Mapping[str, Type]]
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SourceLoc:
     """A place in a file: 1-based line and column (column 0 when unknown)."""
@@ -93,6 +99,8 @@ class Order:
     shipped_at: datetime | None = None
     delivered_at: datetime | None = None
     receipt_confirmed_at: datetime | None = None
+    # fields the rules declare beyond casefile/1 (``case_fields:``), typed: (name, value)
+    extra: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -117,6 +125,7 @@ class Dispute:
     review_started_at: datetime | None = None
     prior_interventions: int = 0
     appeal: Appeal | None = None
+    extra: tuple[tuple[str, Any], ...] = ()  # declared by the rules, as for Order
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

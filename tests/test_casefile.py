@@ -15,6 +15,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from engine.cases import checks
 from engine.cases import load as casefile
 from engine.cases.load import case_from_data, iter_jsonl, load_case, load_cases, parse_case
 from engine.errors import CaseFileError
@@ -575,15 +576,15 @@ def test_an_amount_as_a_float_is_read_as_the_decimal_it_prints_as(number: float)
     """The quick path for floats gives the Decimal of its text, or the same error as the rest."""
     as_decimal = Decimal(str(number))  # what the float's digits mean
     try:
-        got: object = casefile._amount(None, number, ())  # type: ignore[arg-type]
-    except casefile._Invalid as exc:
+        got: object = checks._amount(None, number, ())  # type: ignore[arg-type]
+    except checks._Invalid as exc:
         got = exc
     try:
-        expected: object = casefile._amount(None, as_decimal, ())  # type: ignore[arg-type]
-    except casefile._Invalid as exc:
+        expected: object = checks._amount(None, as_decimal, ())  # type: ignore[arg-type]
+    except checks._Invalid as exc:
         expected = exc
     if isinstance(expected, Exception):
-        assert isinstance(got, casefile._Invalid)
+        assert isinstance(got, checks._Invalid)
     else:
         assert isinstance(got, Decimal) and str(got) == str(expected)
 

@@ -33,21 +33,33 @@ def test_changed_rules_and_parameter_values_are_listed_by_date(
         ("parameters.yaml", "value: 0.2\n", "value: 0.25\n"),
         ("remedies.yaml", "  - id: refund-capped", "  - id: refund-limited"),
     )
-    result = CliRunner().invoke(main, ["rules", "diff", str(RULES), str(new)])
+    result = CliRunner().invoke(
+        main, ["rules", "diff", str(RULES), str(new), "--today", "2026-12-05"]
+    )
     assert result.exit_code == 1
     assert result.stdout == "\n".join(
         [
             f"~ rule receipt-first-copy  [{new}/evidence/receipt.yaml:37:9]",
-            "    conditions: evidence.copy_no == 1 -> evidence.copy_no <= 2",
+            "    when: evidence.copy_no == 1 -> evidence.copy_no <= 2",
             f"+ rule refund-limited  [{new}/remedies.yaml:3:9]",
-            "    conditions: dispute.claimed_amount > case.refund_cap",
+            "    when: dispute.claimed_amount > case.refund_cap",
             "    then: warning",
             f"- rule refund-capped  [{RULES}/remedies.yaml:3:9]",
             "from 2015-01-01:",
             f"  ~ parameter abstain_margin: 0.2 -> 0.25  [{new}/parameters.yaml:168:9]",
             "from 2026-01-01:",
-            "  + parameter late_shipment_max: 100.00 (profile default)  "
-            f"[{new}/parameters.yaml:130:9]",
+            "  + parameter late_shipment_max: 50.00 (profile default) -> 100.00 (profile "
+            f"default)  [{new}/parameters.yaml:130:9]",
+            "warning: the rules changed but policy.version is still 2026.1: rulings name the "
+            "version they were made under, so give the new rules a version of their own",
+            f"warning: {new}/parameters.yaml:130:9: new value of 'late_shipment_max' since "
+            "2026-01-01 is back-dated: it is not after today (2026-12-05), so cases already "
+            "decided would now rule otherwise (to see which cases it changes: adjudicate impact "
+            "ARCHIVE --old APPROVED_RULES --new RULES; or date it from a day still to come)",
+            f"warning: {new}/parameters.yaml:168:9: new value of 'abstain_margin' since "
+            "2015-01-01 is back-dated: it is not after today (2026-12-05), so cases already "
+            "decided would now rule otherwise (to see which cases it changes: adjudicate impact "
+            "ARCHIVE --old APPROVED_RULES --new RULES; or date it from a day still to come)",
             "",
         ]
     )

@@ -163,20 +163,38 @@ def test_profile_gaps_and_parameter_values_under_the_wrong_profile(rules_copy: C
             "value: 50.00\n        profile: default",
             "value: 50.00\n        profile: tmall",
         ),
-        (
+        (  # the general multiple becomes Tmall's only: Taobao has none at all
             "parameters.yaml",
-            "      - since: 2015-01-01\n        value: 0.05",
-            "      - since: 2016-01-01\n        value: 0.05",
+            "      - since: 2015-01-01\n        value: 3\n",
+            "      - since: 2015-01-01\n        platform: tmall\n        value: 3\n",
         ),
     )
     assert [line.split("\n")[0] for line in found] == [
         f"{root}/parameters.yaml:11:3: L008 no profile is in force from 2021-03-11 to the day "
         "before 2021-03-18, between 'taobao-2015' and 'default'",
-        f"{root}/parameters.yaml:102:3: L010 parameter 'late_shipment_rate' has no value in force "
-        "on 2015-01-01, when profile 'taobao-2015' starts",
         f"{root}/parameters.yaml:126:9: L009 value of 'late_shipment_max' since 2021-03-18 says "
         "profile 'tmall', but 'default' is in force on that date",
+        f"{root}/parameters.yaml:171:3: L010 parameter 'counterfeit_multiplier' has no value in "
+        "force on 2015-01-01, when profile 'taobao-2015' starts",
+        f"{root}/parameters.yaml:171:3: L010 parameter 'counterfeit_multiplier' has no value in "
+        "force on 2021-03-18, when profile 'default' starts",
     ]
+
+
+def test_a_parameter_of_a_later_policy_is_no_gap(rules_copy: Copy) -> None:
+    # a parameter whose first value is from 2027 is missing for earlier cases, by design
+    root, found = _lint(
+        rules_copy,
+        (
+            "parameters.yaml",
+            "parameters:\n",
+            "parameters:\n  price_protection_window:\n"
+            "    title: {zh: 价保期, en: Price protection}\n"
+            "    type: duration\n    values:\n      - {since: 2027-01-01, value: 15d, "
+            "source: policy change}\n",
+        ),
+    )
+    assert found == []
 
 
 def test_an_untranslated_reason(rules_copy: Copy) -> None:

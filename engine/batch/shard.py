@@ -35,7 +35,7 @@ from engine.batch.impact import ImpactTally, compare_rulings
 from engine.batch.summary import Tally
 from engine.cases.load import parse_case, parse_jsonl_line
 from engine.errors import AdjudicationError, CaseFileError
-from engine.model import Case
+from engine.model import Case, DeclaredFields
 from engine.rules.program import Program
 from engine.run.scoring import EngineName, Scorer
 
@@ -194,15 +194,21 @@ def score_shard(shard: Shard, job: Job) -> ShardOutcome:
 def _lines(
     entries: Iterable[Entry], job: Job, scorers: list[Scorer], tally: Tally | ImpactTally
 ) -> Iterator[bytes]:
+    # the case fields each program declares: a case is read as each program reads it, so a
+    # field only the new rules declare makes it an error under the old ones (an impact change)
+    declared = [scorer.program.declared_fields() for scorer in scorers]
+    one_reading = all(fields == declared[0] for fields in declared)
     for entry in entries:
         if entry.error is not None or entry.raw is None:
             error = entry.error or CaseFileError([])
             tally.add_error("CaseFileError")
             yield error_row(None, str(error.loc or entry.loc), "CaseFileError", str(error))
             continue
-        try:
-            case = _parse(entry)
-        except CaseFileError as exc:
+        readings = [_read(entry, fields) for fields in (declared[:1] if one_reading else declared)]
+        case = next((read for read in readings if isinstance(read, Case)), None)
+        if case is None:
+            exc = readings[0]
+            assert isinstance(exc, CaseFileError)
             tally.add_error("CaseFileError")
             yield error_row(
                 case_id_of(entry.raw), str(exc.loc or entry.loc), "CaseFileError", str(exc)
@@ -211,7 +217,11 @@ def _lines(
         if job.hook is not None:
             job.hook.maybe_kill(case.case_id)
         if isinstance(tally, ImpactTally):
-            old, new = (_try_score(scorer, case) for scorer in scorers)
+            each = readings * len(scorers) if one_reading else readings
+            old, new = (
+                _try_score(scorer, read) if isinstance(read, Case) else read
+                for scorer, read in zip(scorers, each, strict=True)
+            )
             row = compare_rulings(case, old, new)
             tally.add(case, row)
             yield jsonl_row(row)
@@ -242,12 +252,16 @@ def _describe(exc: Exception) -> tuple[str, str]:
     return kind, str(exc) or kind
 
 
-def _parse(entry: Entry) -> Case:
+def _read(entry: Entry, fields: DeclaredFields) -> Case | CaseFileError:
+    """The entry's case as rules declaring ``fields`` read it, or why it cannot be read."""
     assert entry.raw is not None
-    if entry.line:
-        return parse_jsonl_line(entry.raw, source=entry.source, line=entry.line)
-    fmt: Literal["yaml", "json"] = "json" if entry.source.lower().endswith(".json") else "yaml"
-    return parse_case(entry.raw, source=entry.source, fmt=fmt)
+    try:
+        if entry.line:
+            return parse_jsonl_line(entry.raw, source=entry.source, line=entry.line, fields=fields)
+        fmt: Literal["yaml", "json"] = "json" if entry.source.lower().endswith(".json") else "yaml"
+        return parse_case(entry.raw, source=entry.source, fmt=fmt, fields=fields)
+    except CaseFileError as exc:
+        return exc
 
 
 _CASE_ID = re.compile(rb'(?:^|[{,\n])\s*"?case_id"?\s*:\s*"?([^",}\n]+)')

@@ -37,6 +37,19 @@ def _value(value: Any) -> Any:
     return value
 
 
+def _declared(extra: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
+    """The fields the rules declare, as JSON: amounts as numbers, times as text."""
+    out: dict[str, Any] = {}
+    for name, value in extra:
+        if isinstance(value, Decimal):
+            out[name] = _amount(value)
+        elif isinstance(value, datetime):
+            out[name] = _time(value)
+        else:
+            out[name] = value
+    return out
+
+
 def _order(order: Order) -> dict[str, Any]:
     return {
         "order_id": order.order_id,
@@ -53,6 +66,7 @@ def _order(order: Order) -> dict[str, Any]:
         "shipped_at": _time(order.shipped_at),
         "delivered_at": _time(order.delivered_at),
         "receipt_confirmed_at": _time(order.receipt_confirmed_at),
+        **_declared(order.extra),
     }
 
 
@@ -81,6 +95,7 @@ def _dispute(dispute: Dispute) -> dict[str, Any]:
         "review_started_at": _time(dispute.review_started_at),
         "prior_interventions": dispute.prior_interventions,
         "appeal": _appeal(dispute.appeal),
+        **_declared(dispute.extra),
     }
 
 

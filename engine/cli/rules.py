@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,9 @@ from engine.cases.load import load_cases
 from engine.cli.base import Failure, engine_option, load_program, main, rules_option
 from engine.errors import CaseFileError, RuleFileError
 from engine.rules.program import Program
+from engine.rules.reading import is_date
 from engine.rules.semantics import condition_text
+from engine.run.params import policy_timezone
 from engine.run.scoring import ENGINES, Scorer
 
 __all__ = ["rules"]
@@ -59,14 +62,20 @@ def coverage(rules: str, paths: tuple[str, ...], engine: str, test_paths: tuple[
     program = load_program(rules)
     scorer = Scorer(program, engine)  # type: ignore[arg-type]
     if not paths:
-        paths = (str(Path(rules).resolve().parent / "casefiles"),)
+        beside = Path(rules).resolve().parent / "casefiles"
+        if not beside.is_dir():
+            raise click.UsageError(
+                f"no sample cases for {rules}: {beside} does not exist; name case files or "
+                f"folders: adjudicate rules coverage --rules {rules} PATH..."
+            )
+        paths = (str(beside),)
     cases = []
-    for item in load_cases(paths):
+    for item in load_cases(paths, fields=program.declared_fields()):
         if isinstance(item, CaseFileError):
             click.echo(str(item), err=True)
             raise SystemExit(2)
         cases.append(item)
-    tests = _load_tests(program, test_paths or _default_tests(rules))
+    tests = _load_tests(program, rules, test_paths, required=bool(test_paths))
     result = rule_coverage(scorer, cases, tests)
     covered = len(program.rules) - len(result.unfired)
     click.echo(
@@ -140,29 +149,67 @@ def _effect_text(effect: Any) -> str:
     return " ".join(parts)
 
 
-def _default_tests(rules: str) -> tuple[str, ...]:
-    folder = Path(rules).resolve().parent / "policy-tests"
-    return (str(folder),) if folder.is_dir() else ()
+def _tests_beside(rules: str) -> Path:
+    """Where the rule tests of a rules folder live: policy-tests/ beside it."""
+    return Path(rules).resolve().parent / "policy-tests"
 
 
-def _load_tests(program: Program, paths: Iterable[str]) -> Any:
-    from engine.policytools.ruletests import load_rule_tests
+def _load_tests(
+    program: Program, rules: str, paths: Iterable[str], *, required: bool
+) -> tuple[Any, ...]:
+    """The rule tests named, or those that belong with the rules folder; with ``required``,
+    finding none is an error (a test run that runs nothing must not pass)."""
+    from engine.policytools.ruletests import find_test_files, load_rule_tests
 
+    named = tuple(paths)
+    where = named or (str(_tests_beside(rules)),)
+    if not named and not _tests_beside(rules).is_dir():
+        if not required:
+            return ()
+        raise click.UsageError(
+            f"no rule tests for {rules}: {_tests_beside(rules)} does not exist; write the "
+            f"tests there, or name test files or folders: adjudicate rules test --rules "
+            f"{rules} PATH..."
+        )
+    if required and not find_test_files(where):
+        raise click.UsageError(
+            f"no rule tests in {', '.join(where)}: no .yaml files there; write a test file "
+            "(docs/policy-guide.md, 'Write a rule test') or name where the tests are"
+        )
     try:
-        return load_rule_tests(paths, program)
+        return load_rule_tests(where, program)
     except RuleFileError as exc:
         raise Failure(exc, f"{len(exc.problems)} problem(s) in the rule tests") from None
 
 
 @rules.command()
 @rules_option
-def lint(rules: str) -> None:
+@click.option(
+    "--baseline",
+    type=click.Path(exists=True, file_okay=False),
+    default=None,
+    help="The approved rules this change starts from: new parameter values dated in the past "
+    "(before --today, or before the newest approved value) are reported (L013).",
+)
+@click.option(
+    "--today",
+    metavar="YYYY-MM-DD",
+    default=None,
+    help="The day the change is judged on (default: today in the policy's timezone).",
+)
+def lint(rules: str, baseline: str | None, today: str | None) -> None:
     """Find policy smells in rules that load (exit 1 when any): outcome gaps, contradictory
-    rules, unreachable rules, profile and parameter date gaps, unfinished texts."""
+    rules, unreachable rules, profile and parameter date gaps, unfinished texts, comparisons
+    with kinds that do not exist, back-dated values, standards that decide nothing new."""
     from engine.rules.lint import lint_program
 
     program = load_program(rules)
-    findings = lint_program(program)
+    if today is None:
+        today = datetime.now(policy_timezone(program)).date().isoformat()
+    elif not is_date(today):
+        raise click.BadParameter(f"{today!r} is not a date like 2027-01-01", param_hint="--today")
+    approved = load_program(baseline) if baseline else None
+    findings = lint_program(program, today=today, baseline=approved)
     for finding in findings:
         click.echo(str(finding))
     if findings:
@@ -187,7 +234,7 @@ def test_(rules: str, paths: tuple[str, ...], engine: str) -> None:
     from engine.policytools.ruletests import run_rule_test
 
     program = load_program(rules)
-    tests = _load_tests(program, paths or _default_tests(rules))
+    tests = _load_tests(program, rules, paths, required=True)
     names = ENGINES if engine == "both" else (engine,)
     scorers = [Scorer(program, name) for name in names]  # type: ignore[arg-type]
     failed = 0
@@ -204,15 +251,26 @@ def test_(rules: str, paths: tuple[str, ...], engine: str) -> None:
 @rules.command()
 @click.argument("old", type=click.Path(exists=True, file_okay=False))
 @click.argument("new", type=click.Path(exists=True, file_okay=False))
-def diff(old: str, new: str) -> None:
-    """Show the rules and parameter values added, removed and changed from OLD to NEW (exit 1
-    when there are differences)."""
-    from engine.rules.diff import diff_programs, render_changes
+@click.option(
+    "--today",
+    metavar="YYYY-MM-DD",
+    default=None,
+    help="The day the change is reviewed on, to tell back-dated values (default: today).",
+)
+def diff(old: str, new: str, today: str | None) -> None:
+    """Show the rules and parameter values added, removed and changed from OLD to NEW, as
+    written (each new parameter value with the one it replaces), and warn of what a reviewer
+    must not miss (exit 1 when there are differences)."""
+    from engine.rules.diff import diff_programs, render_changes, review_warnings
 
-    changes = diff_programs(load_program(old), load_program(new))
+    before, after = load_program(old), load_program(new)
+    changes = diff_programs(before, after)
     if not changes:
         click.echo("no differences")
         return
     click.echo(render_changes(changes))
+    day = today or datetime.now(policy_timezone(after)).date().isoformat()
+    for warning in review_warnings(before, after, changes, today=day):
+        click.echo(f"warning: {warning}")
     click.echo(f"{len(changes)} difference(s)", err=True)
     raise SystemExit(1)

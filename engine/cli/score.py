@@ -87,7 +87,7 @@ def score(
     reports = _ReportTarget(report) if report else None
     failures = 0
     first = True
-    for item in load_cases(paths):
+    for item in load_cases(paths, fields=program.declared_fields()):
         if isinstance(item, CaseFileError):
             failures += 1
             _report_error(fmt, str(item.loc or ""), None, item)
@@ -103,7 +103,7 @@ def score(
         else:
             if not first:
                 click.echo("")
-            click.echo(render_summary(scored.ruling, program, lang))
+            click.echo(render_summary(scored.ruling, program, lang, params=scored.prepared.params))
         first = False
         if trace:
             click.echo(render_trace(trace_of(program, scored), lang), err=fmt == "json")

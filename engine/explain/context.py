@@ -198,7 +198,8 @@ class _Context:
         rule = self.rules.get(rule_id)
         if rule is None:
             return {"reason": {"zh": "", "en": ""}, "title": {"zh": "", "en": ""}}
-        out: dict[str, Any] = {"reason": _text(rule.reason), "title": _bilingual(rule.title)}
+        reason = _text(self.scored.prepared.params.quote(rule.reason))
+        out: dict[str, Any] = {"reason": reason, "title": _bilingual(rule.title)}
         if self.internal:
             out.update({"rule": rule.id, "source": rule.source, "at": str(rule.loc)})
         return out
@@ -320,7 +321,7 @@ class _Context:
             check: dict[str, Any] = {
                 "applies": rule.id in self.fired,
                 "title": _bilingual(rule.title),
-                "reason": _text(rule.reason),
+                "reason": _text(self.scored.prepared.params.quote(rule.reason)),
             }
             if self.internal:
                 check.update({"rule": rule.id, "source": rule.source, "at": str(rule.loc)})
@@ -357,10 +358,8 @@ class _Context:
             rule = self.rules.get(reason.rule or "")
             requirement = self.program.requirement(reason.rule or "")
             # the decider adds an unmet requirement as its id with the requirement's own text
-            unmet = requirement is not None and (reason.zh, reason.en) == (
-                requirement.unmet.zh,
-                requirement.unmet.en,
-            )
+            said = self.scored.prepared.params.quote(requirement.unmet) if requirement else None
+            unmet = said is not None and (reason.zh, reason.en) == (said.zh, said.en)
             effect = "unmet" if unmet else self._effect_of(rule, item_id)
             entry: dict[str, Any] = {"effect": effect, "zh": reason.zh, "en": reason.en}
             if self.internal:
@@ -467,7 +466,11 @@ class _Context:
                 requirement = self.program.requirement(rid)
                 entry: dict[str, Any] = {
                     "requirement": rid,
-                    "unmet": _text(requirement.unmet) if requirement else {"zh": rid, "en": rid},
+                    "unmet": (
+                        _text(self.scored.prepared.params.quote(requirement.unmet))
+                        if requirement
+                        else {"zh": rid, "en": rid}
+                    ),
                 }
                 if self.internal and requirement:
                     entry.update({"source": requirement.source, "at": str(requirement.loc)})

@@ -17,8 +17,9 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from engine.rules.program import Program
+from engine.rules.program import Program, Text
 from engine.ruling import Ruling
+from engine.run.params import Resolved
 from engine.shipped import messages, shipped
 
 __all__ = [
@@ -83,19 +84,33 @@ def _render(name: str, folder: Path | None, **context: Any) -> str:
 
 
 def render_summary(
-    ruling: Ruling, program: Program, lang: str = "zh", folder: Path | None = None
+    ruling: Ruling,
+    program: Program,
+    lang: str = "zh",
+    folder: Path | None = None,
+    *,
+    params: Resolved | None = None,
 ) -> str:
-    """A few lines on one ruling, for a terminal."""
+    """A few lines on one ruling, for a terminal; ``params`` (the case's parameters in force)
+    fill in the parameters the reasons quote."""
+
+    def said(text: Text) -> Text:
+        return params.quote(text) if params is not None else text
+
     rule = program.rule(ruling.decided_by)
-    reason = {"zh": rule.reason.zh, "en": rule.reason.en} if rule else {"zh": "", "en": ""}
+    reason = said(rule.reason) if rule else Text(zh="", en="")
     substitute = program.rule(ruling.substituted_by)
-    adjusted = (
-        {"rule": substitute.id, "zh": substitute.reason.zh, "en": substitute.reason.en}
-        if substitute
-        else None
-    )
+    adjusted = None
+    if substitute:
+        text = said(substitute.reason)
+        adjusted = {"rule": substitute.id, "zh": text.zh, "en": text.en}
     return _render(
-        "summary.txt.j2", folder, r=ruling.as_dict(), reason=reason, adjusted=adjusted, lang=lang
+        "summary.txt.j2",
+        folder,
+        r=ruling.as_dict(),
+        reason={"zh": reason.zh, "en": reason.en},
+        adjusted=adjusted,
+        lang=lang,
     )
 
 

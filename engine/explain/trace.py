@@ -97,6 +97,7 @@ def trace_of(program: Program, scored: Scored) -> dict[str, Any]:
         "platform": prepared.params.platform,
         "profile": prepared.params.profile,
         "parameters": params,
+        "not_in_force": list(prepared.params.not_in_force),
         "derived": derived,
         "rounds": rounds,
         "issues": [

@@ -48,7 +48,6 @@ EXPECT_KEYS = (
 EVIDENCE_KEYS = ("admitted", "valid", "weight")
 
 
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RuleTest:
     """One test: the case as the test builds it, and what the ruling must show."""
@@ -174,7 +173,12 @@ class TestReader:
         case = None
         if data is not None:
             try:
-                case = case_from_data(data, source=self.path, locate=_Locator(data, loc))
+                case = case_from_data(
+                    data,
+                    source=self.path,
+                    locate=_Locator(data, loc),
+                    fields=self.program.declared_fields(),
+                )
             except CaseFileError as exc:
                 for problem in exc.problems:
                     where = problem.loc or loc

@@ -186,5 +186,3 @@ def _show(value: Any) -> str:
 
 def _decimal(value: Any) -> Decimal:
     return Decimal(str(value))
-
-

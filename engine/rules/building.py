@@ -10,19 +10,23 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
+from engine.errors import did_you_mean
 from engine.model import SourceLoc, Type
 from engine.rules.conditions import parse_condition
 from engine.rules.expr import ExprError, Scope
 from engine.rules.program import (
     Alias,
     Atom,
+    CaseField,
     DisputeType,
     EvidenceKind,
     Expr,
     Issue,
     Parameter,
     Requirement,
+    Text,
 )
+from engine.rules.quoting import quoted
 from engine.rules.reading import (
     Reader,
 )
@@ -52,6 +56,48 @@ class BuilderBase:
         self.dispute_types: dict[str, DisputeType] = {}
         self.predicates: list[Any] = []
         self.failed_derived: set[str] = set()
+        self.declared: dict[tuple[str, str], CaseField] = {}  # (owner, name) -> case field
+
+    def written(self, loc: SourceLoc, raw: Any) -> str:
+        """A value as it is written at ``loc`` (a scalar, or a flow list ``[a, b]``), without a
+        comment; ``str(raw)`` when it spans lines."""
+        lines = self.ctx.lines.get(loc.path, [])
+        if not (0 < loc.line <= len(lines) and loc.column > 0):
+            return str(raw)
+        line = lines[loc.line - 1]
+        text = line[loc.column - 1 :]
+        if text.startswith("["):
+            end = text.find("]")
+            return text[: end + 1] if end >= 0 else str(raw)
+        if "{" in line[: loc.column - 1] or "[" in line[: loc.column - 1]:  # inside a flow
+            for stop in ",}]":
+                text = text.split(stop, 1)[0]
+        text = text.split(" #", 1)[0].strip()
+        if not text or text.startswith(("|", ">", "{")):
+            return str(raw)
+        return text[1:-1] if len(text) > 1 and text[0] == text[-1] and text[0] in "'\"" else text
+
+    def check_quotes(self, text: Text | None, at: SourceLoc) -> None:
+        """Every ``{param.NAME}`` a text quotes names a parameter of these rules."""
+        if text is None:
+            return
+        lines = self.ctx.lines.get(at.path, [])
+        for name in quoted(text):
+            if name in self.params:
+                continue
+            # the place of the quote itself, on the text's line or the next few
+            loc = at
+            for number in range(at.line, min(at.line + 4, len(lines) + 1)):
+                column = lines[number - 1].find("{param." + name + "}") if number > 0 else -1
+                if column >= 0:
+                    loc = SourceLoc(path=at.path, line=number, column=column + 1)
+                    break
+            self.ctx.error(
+                loc,
+                f"the text quotes '{{param.{name}}}', but there is no parameter '{name}'",
+                did_you_mean(name, sorted(self.params))
+                or "declare it under parameters:, or quote one that is",
+            )
 
     # ------------------------------------------------------------ scopes
 
@@ -59,8 +105,11 @@ class BuilderBase:
         fields: dict[str, dict[str, Type]] = {}
         dispute_fields = dict(DISPUTE_FIELDS)
         dispute_fields["type"] = Type("enum", tuple(self.dispute_types) or ("",))
+        order_fields = dict(ORDER_FIELDS)
+        for (owner, name), declared in self.declared.items():
+            (order_fields if owner == "order" else dispute_fields)[name] = declared.type
         base = {
-            "order": ORDER_FIELDS,
+            "order": order_fields,
             "dispute": dispute_fields,
             "appeal": APPEAL_FIELDS,
             "case": {**CASE_FIELDS, **self.derived_types},

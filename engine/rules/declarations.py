@@ -3,6 +3,7 @@ dispute types and derived values."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from engine.errors import did_you_mean
@@ -12,6 +13,7 @@ from engine.rules.program import (
     RESERVED_FIELDS,
     Alias,
     Atom,
+    CaseField,
     Derived,
     DisputeType,
     EvidenceKind,
@@ -32,8 +34,12 @@ from engine.rules.reading import (
     unknown_keys,
 )
 from engine.rules.schema import (
+    CASE_FIELD_OWNERS,
+    CASE_FIELD_TYPES,
     CASE_FIELDS,
+    DISPUTE_FIELDS,
     EVIDENCE_FIELDS,
+    ORDER_FIELDS,
     TYPES,
 )
 from engine.rules.yamlsource import LList, LMap
@@ -144,7 +150,12 @@ class Declarations(BuilderBase):
             )
             return None
         return ParamValue(
-            since=since, value=value, platform=platform, profile=entry.get("profile"), loc=loc
+            since=since,
+            value=value,
+            platform=platform,
+            profile=entry.get("profile"),
+            loc=loc,
+            text=self.written(entry.value_loc("value"), raw),
         )
 
     def profiles(self) -> tuple[Profile, ...]:
@@ -183,6 +194,59 @@ class Declarations(BuilderBase):
                         did_you_mean(value.profile, sorted(declared)),
                     )
         return tuple(out)
+
+    def case_fields(self) -> None:
+        """``case_fields: {order: {station_allowed: boolean}}``: fields the case files of this
+        policy may carry beyond casefile/1, each typed as evidence attributes are."""
+        contract = {"order": ORDER_FIELDS, "dispute": DISPUTE_FIELDS}
+        for owner, body, section in merged(self.ctx, self.docs, "case_fields"):
+            loc = section.key_loc(owner)
+            if owner not in CASE_FIELD_OWNERS:
+                self.ctx.error(
+                    loc,
+                    f"case fields belong to the order or the dispute, not '{owner}'",
+                    did_you_mean(owner, CASE_FIELD_OWNERS) or "write order: or dispute:",
+                )
+                continue
+            if not isinstance(body, LMap):
+                self.ctx.error(loc, f"case_fields: {owner}: a mapping name: type")
+                continue
+            for name, spec in body.items():
+                self._case_field(owner, name, spec, body, contract[owner])
+
+    def _case_field(
+        self, owner: str, name: str, spec: Any, body: LMap, contract: Mapping[str, Type]
+    ) -> None:
+        at = body.key_loc(name)
+        title = None
+        if isinstance(spec, LMap) and "type" in spec:
+            unknown_keys(self.ctx, spec, ("type", "title"))
+            if "title" in spec:
+                title = bilingual(self.ctx, spec.get("title"), spec, "title")
+            spec = spec.get("type")
+        type_ = attribute_type(spec)
+        previous = self.declared.get((owner, name))
+        if not name.isidentifier() or name.startswith("_") or name in RESERVED_FIELDS:
+            self.ctx.error(at, f"'{name}' cannot be a field name", "use letters, digits and _")
+        elif name in contract:
+            self.ctx.error(
+                at,
+                f"{owner}.{name} is a field of casefile/1 already",
+                "declare only fields the contract does not have",
+            )
+        elif previous is not None:
+            self.ctx.error(at, f"{owner}.{name} is declared twice (first at {previous.loc})")
+        elif type_ is None or type_.name not in CASE_FIELD_TYPES:
+            allowed = [t for t in CASE_FIELD_TYPES if t != "enum"] + ["{enum: [...]}"]
+            self.ctx.error(
+                body.value_loc(name) if not isinstance(body.get(name), LMap) else at,
+                f"a case field cannot be of type {spec!r}",
+                did_you_mean(str(spec), list(CASE_FIELD_TYPES)) or f"one of: {', '.join(allowed)}",
+            )
+        else:
+            self.declared[(owner, name)] = CaseField(
+                owner=owner, name=name, type=type_, title=title, loc=at
+            )
 
     def evidence_kinds(self) -> None:
         for name, body, owner in merged(self.ctx, self.docs, "evidence_kinds"):
@@ -241,6 +305,7 @@ class Declarations(BuilderBase):
                     )
                     continue
                 text = bilingual(self.ctx, spec, requires, rid)
+                self.check_quotes(text, rloc)
                 source = spec.get("source")
                 if not isinstance(source, str) or not source.strip():
                     self.ctx.error(rloc, f"requirement '{rid}' needs a source")

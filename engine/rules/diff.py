@@ -2,13 +2,17 @@
 
 Rules are matched by id, parameter values by (since, platform), everything else by name. A change
 says what it concerns, how (added, removed, changed), the details that differ in words a policy
-author wrote (conditions as written, effects, source, reason) and where it is now written.
+author wrote (conditions and values as written, effects, source, reason) and where it is now
+written. A parameter value shows the value in force before it and the one it brings (old -> new).
+``review_warnings`` says what a reviewer must not miss: rules that changed under the same
+version, values dated in the past.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -27,7 +31,7 @@ from engine.rules.program import (
 )
 from engine.rules.semantics import condition_text
 
-__all__ = ["Change", "diff_programs", "render_changes"]
+__all__ = ["Change", "diff_programs", "render_changes", "review_warnings"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -208,11 +212,15 @@ def _rules(old: Program, new: Program) -> Iterator[Change]:
 
 def _rule_fields(rule: Rule, predicates: dict[str, str]) -> dict[str, str]:
     matched = [f"{a.name}: {a.kind or a.fact_type}" for a in rule.aliases if a.name != a.fact_type]
-    out = {
-        "title": rule.title,
-        "match": ", ".join(matched) or "(none)",
-        "conditions": condition_text(rule.alternatives, predicates),
-    }
+    out = {"title": rule.title, "match": ", ".join(matched) or "(none)"}
+    if rule.dispute_types:
+        out["dispute_type"] = ", ".join(rule.dispute_types)
+    # the conditions as written (several: all must hold); a rule built otherwise shows its atoms
+    if rule.when:
+        several = len(rule.when) > 1
+        out["when"] = " and ".join(f"({c})" if several and " or " in c else c for c in rule.when)
+    elif not rule.dispute_types:
+        out["when"] = condition_text(rule.alternatives, predicates)
     for n, effect in enumerate(rule.effects):
         out[f"then[{n}]" if len(rule.effects) > 1 else "then"] = _effect_text(effect)
     out["source"] = rule.source
@@ -224,7 +232,9 @@ def _rule_fields(rule: Rule, predicates: dict[str, str]) -> dict[str, str]:
 def _rule_summary(rule: Rule, predicates: dict[str, str]) -> tuple[str, ...]:
     fields = _rule_fields(rule, predicates)
     return tuple(
-        f"{key}: {fields[key]}" for key in fields if key.startswith(("conditions", "then"))
+        f"{key}: {fields[key]}"
+        for key in fields
+        if key.startswith(("dispute_type", "when", "then"))
     )
 
 
@@ -274,37 +284,51 @@ def _parameters(old: Program, new: Program) -> Iterator[Change]:
         for key, value in new_values.items():
             previous = old_values.get(key)
             if previous is None:
-                yield _value_change(name, "added", value, two)
-            elif _value_text(previous, one) != _value_text(value, two):
-                yield Change(
-                    subject="parameter",
-                    name=name,
-                    change="changed",
-                    details=(f"{_value_text(previous, one)} -> {_value_text(value, two)}",),
-                    since=value.since,
-                    loc=value.loc,
+                # the value it replaces from its date: what was in force the day before
+                replaced = (
+                    one.value_on(_day_before(value.since), value.platform or "") if one else None
                 )
+                shown = _value_text(replaced, one) if replaced else "(none)"
+                detail = f"{shown} -> {_value_text(value, two)}"
+                yield _value_change(name, "added", value, detail)
+            elif _value_text(previous, one) != _value_text(value, two):
+                detail = f"{_value_text(previous, one)} -> {_value_text(value, two)}"
+                yield _value_change(name, "changed", value, detail)
         for key, value in old_values.items():
             if key not in new_values:
-                yield _value_change(name, "removed", value, one)
+                restored = two.value_on(value.since, value.platform or "") if two else None
+                shown = _value_text(restored, two) if restored else "(none)"
+                detail = f"{_value_text(value, one)} -> {shown}"
+                yield _value_change(name, "removed", value, detail)
 
 
 def _values(param: Parameter | None) -> dict[tuple[str, str | None], ParamValue]:
     return {} if param is None else {(v.since, v.platform): v for v in param.values}
 
 
-def _value_change(name: str, change: str, value: ParamValue, param: Parameter | None) -> Change:
+def _day_before(day: str) -> str:
+    return (date.fromisoformat(day) - timedelta(days=1)).isoformat()
+
+
+def _value_change(name: str, change: str, value: ParamValue, detail: str) -> Change:
     return Change(
         subject="parameter",
         name=name,
         change=change,
-        details=(_value_text(value, param),),
+        details=(detail,),
         since=value.since,
         loc=value.loc,
     )
 
 
 def _value_text(value: ParamValue, param: Parameter | None) -> str:
+    """The value as written in its file (durations as 15d, amounts as 5.00), with its profile
+    and platform."""
+    extra = [f"profile {value.profile}"] if value.profile else []
+    extra += [f"platform {value.platform}"] if value.platform else []
+    suffix = f" ({', '.join(extra)})" if extra else ""
+    if value.text:
+        return value.text + suffix
     shown = value.value
     if param is not None and param.type.name == "duration" and isinstance(shown, int):
         shown = f"{shown // 3600}h" if shown % 3600 == 0 else f"{shown // 60}m"
@@ -313,6 +337,22 @@ def _value_text(value: ParamValue, param: Parameter | None) -> str:
     elif isinstance(shown, Decimal):
         money = param is not None and param.type.name == "money"
         shown = f"{shown:.2f}" if money else str(shown)
-    extra = [f"profile {value.profile}"] if value.profile else []
-    extra += [f"platform {value.platform}"] if value.platform else []
-    return f"{shown}" + (f" ({', '.join(extra)})" if extra else "")
+    return f"{shown}{suffix}"
+
+
+def review_warnings(
+    old: Program, new: Program, changes: Iterable[Change], *, today: str | None = None
+) -> tuple[str, ...]:
+    """What a reviewer must not miss in a change from ``old`` to ``new``."""
+    from engine.rules.lint.changes import backdated_values
+
+    out = []
+    substantive = [c for c in changes if not (c.subject == "policy" and c.name == "version")]
+    if substantive and old.version == new.version:
+        out.append(
+            f"the rules changed but policy.version is still {new.version}: rulings name the "
+            "version they were made under, so give the new rules a version of their own"
+        )
+    for finding in backdated_values(new, today=today, baseline=old):
+        out.append(f"{finding.loc}: {finding.message} ({finding.hint})")
+    return tuple(out)

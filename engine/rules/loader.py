@@ -45,6 +45,8 @@ def load_rules(root: str | Path) -> Program:
     root = Path(root)
     ctx = Reader()
     docs = read_files(root, ctx)
+    if ctx.unreadable:  # first cause first: what a broken file declares is unknown to the rest
+        raise RuleFileError(ctx.problems)
     builder = _Builder(ctx, docs)
     program = builder.build(root)
     if ctx.problems or program is None:
@@ -55,6 +57,7 @@ def load_rules(root: str | Path) -> Program:
 class _Builder(Declarations, Rulebook):
     def build(self, root: Path) -> Program | None:
         policy = self.policy()
+        self.case_fields()
         self.parameters()
         profiles = self.profiles()
         self.evidence_kinds()
@@ -100,6 +103,7 @@ class _Builder(Declarations, Rulebook):
             status_strata=strata_info.status,
             issue_stratum=strata_info.issue,
             files=files,
+            case_fields=tuple(self.declared.values()),
         )
 
     def check_requirements(self, rules: list[Rule]) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.model import SourceLoc, Type
+from engine.model import DeclaredFields, SourceLoc, Type
 
 __all__ = [
     "KEY",
@@ -24,6 +24,7 @@ __all__ = [
     "TYPE",
     "Alias",
     "Atom",
+    "CaseField",
     "Const",
     "Derived",
     "DisputeType",
@@ -200,6 +201,9 @@ class Rule:
     stratum: int
     index: int  # definition order, for stable listings
     loc: SourceLoc
+    # as the policy writer wrote them: the dispute types named, each condition of ``when``
+    dispute_types: tuple[str, ...] = ()
+    when: tuple[str, ...] = ()
 
     def alias(self, name: str) -> Alias:
         for alias in self.aliases:
@@ -262,6 +266,7 @@ class ParamValue:
     platform: str | None = None
     profile: str | None = None
     loc: SourceLoc
+    text: str = ""  # the value as written ("15d", "5.00", "[jpg, png]"), for people to read
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -294,6 +299,18 @@ class Profile:
     since: str | None
     until: str | None
     platform: str | None
+    loc: SourceLoc
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CaseField:
+    """A field of the order or the dispute that the rules declare beyond casefile/1
+    (``case_fields:``): case files may carry it, rules read it as ``order.<name>``."""
+
+    owner: str  # order | dispute
+    name: str
+    type: Type
+    title: Text | None
     loc: SourceLoc
 
 
@@ -335,6 +352,14 @@ class Program:
     status_strata: tuple[tuple[str, int, int], ...]  # kind -> (admitted known at, valid known at)
     issue_stratum: int
     files: tuple[tuple[str, str], ...] = field(default=())  # (path, sha256) of every rule file
+    case_fields: tuple[CaseField, ...] = ()
+
+    def declared_fields(self) -> DeclaredFields:
+        """The case fields these rules declare, by owner: what the case loader accepts."""
+        out: dict[str, dict[str, Type]] = {}
+        for item in self.case_fields:
+            out.setdefault(item.owner, {})[item.name] = item.type
+        return out
 
     def kind(self, name: str) -> EvidenceKind | None:
         for kind in self.evidence_kinds:

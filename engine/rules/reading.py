@@ -26,6 +26,7 @@ from engine.rules.yamlsource import LMap, YamlError, load_located
 
 SECTIONS = (
     "policy",
+    "case_fields",
     "parameters",
     "profiles",
     "derived",
@@ -50,6 +51,7 @@ class Reader:
 
     problems: list[Problem] = field(default_factory=list)
     lines: dict[str, list[str]] = field(default_factory=dict)
+    unreadable: bool = False  # a file that is not YAML: its sections are unknown, so are names
     silent: int = 0  # problems that follow from one already reported
 
     def error(self, loc: SourceLoc, message: str, hint: str = "", caret: int = -1) -> None:
@@ -114,6 +116,7 @@ def read_files(root: Path, ctx: Reader) -> list[tuple[str, LMap]]:
     docs: list[tuple[str, LMap]] = []
     if not root.is_dir():
         ctx.problems.append(Problem(SourceLoc(path=str(root)), "rules directory not found"))
+        ctx.unreadable = True
         return docs
     for path in sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml")):
         rel = str(path)
@@ -121,11 +124,13 @@ def read_files(root: Path, ctx: Reader) -> list[tuple[str, LMap]]:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             ctx.problems.append(Problem(SourceLoc(path=rel), f"cannot read: {exc}"))
+            ctx.unreadable = True
             continue
         ctx.lines[rel] = text.splitlines()
         try:
             data = load_located(text, rel)
         except YamlError as exc:
+            ctx.unreadable = True
             for problem in exc.problems:
                 if problem.loc is not None:
                     ctx.error(problem.loc, problem.message, problem.hint)

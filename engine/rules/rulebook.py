@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from engine.errors import did_you_mean
 from engine.model import SourceLoc
 from engine.rules.building import BuilderBase
@@ -81,6 +83,7 @@ class Rulebook(BuilderBase):
                 f"rule '{rule_id}' needs a source: the seed sentence or the practice it encodes",
             )
         reason = bilingual(self.ctx, raw.get("reason"), raw, "reason")
+        self.check_quotes(reason, raw.value_loc("reason") if "reason" in raw else loc)
         matched_before = len(self.ctx.problems)
         aliases = self.match(raw)
         if len(self.ctx.problems) > matched_before:
@@ -127,6 +130,8 @@ class Rulebook(BuilderBase):
             stratum=0,
             index=index,
             loc=raw.value_loc("id") if "id" in raw else loc,
+            dispute_types=tuple(map(str, _names(raw.get("dispute_type")))),
+            when=tuple(str(c).strip() for c in conditions or ()),
         )
 
     def dispute_scope(self, raw: LMap) -> list[list[Atom]]:
@@ -336,6 +341,7 @@ class Rulebook(BuilderBase):
                         "next_step.party is buyer, seller or platform",
                     )
                 what = bilingual(self.ctx, step.get("what"), step, "what")
+                self.check_quotes(what, step.value_loc("what") if "what" in step else step.loc)
                 if "until" in step:
                     until = self.value(step["until"], step.value_loc("until"), scope, ("time",))
         for key in ("return_required", "appealable"):
@@ -371,3 +377,7 @@ def _dedupe(atoms: list[Atom]) -> list[Atom]:
         if atom not in out:
             out.append(atom)
     return out
+
+
+def _names(value: Any) -> list[Any]:
+    return [value] if isinstance(value, str) else list(value) if isinstance(value, list) else []

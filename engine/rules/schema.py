@@ -12,6 +12,8 @@ from engine.ruling import RULINGS
 __all__ = [
     "APPEAL_FIELDS",
     "CASE_FIELDS",
+    "CASE_FIELD_OWNERS",
+    "CASE_FIELD_TYPES",
     "DISPUTE_FIELDS",
     "EVIDENCE_FIELDS",
     "ISSUE_FIELDS",
@@ -101,6 +103,10 @@ ISSUE_FIELDS: dict[str, Type] = {
     "burden": Type("enum", ("buyer", "seller")),
     "score": NUMBER,
 }
+
+# the owners of declared case fields, and the types such a field may have
+CASE_FIELD_OWNERS = ("order", "dispute")
+CASE_FIELD_TYPES = ("text", "name", "time", "money", "boolean", "integer", "enum")
 
 # fact types with exactly one fact per case (aliased by their own name in every rule)
 SINGLETONS = ("order", "dispute", "appeal", "case", "param")

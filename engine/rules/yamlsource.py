@@ -65,6 +65,11 @@ def _loc(path: str, node: yaml.Node) -> SourceLoc:
     return SourceLoc(path=path, line=mark.line + 1, column=mark.column + 1)
 
 
+def _char_at(text: str, line: int, column: int) -> str:
+    lines = text.splitlines()
+    return lines[line][column : column + 1] if 0 <= line < len(lines) else ""
+
+
 def load_located(text: str, path: str) -> Any:
     """Parse one YAML document into located values; raise ``YamlError`` on any problem."""
     loader = SafeLoader(text)
@@ -73,6 +78,16 @@ def load_located(text: str, path: str) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         loc = SourceLoc(path=path, line=mark.line + 1, column=mark.column + 1) if mark else None
+        if mark is not None and _char_at(text, mark.line, mark.column) == "\t":
+            raise YamlError(
+                [
+                    Problem(
+                        loc,
+                        "a tab character: YAML indents with spaces, never tabs",
+                        hint="replace the tab (shown as ⇥) with spaces",
+                    )
+                ]
+            ) from None
         raise YamlError([Problem(loc, f"YAML syntax: {exc.problem or exc}")]) from None
     except yaml.YAMLError as exc:
         raise YamlError([Problem(SourceLoc(path=path), f"YAML: {exc}")]) from None

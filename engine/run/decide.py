@@ -15,7 +15,7 @@ from typing import Any
 
 from engine.errors import EngineError
 from engine.model import Firing
-from engine.rules.program import Effect, Rule
+from engine.rules.program import Effect, Rule, Text
 from engine.rules.semantics import holds
 from engine.ruling import EvidenceFinding, IssueFinding, NextStep, Reason, RulesRef, Ruling
 from engine.run.facts import FactPlan, Prepared, singleton_bindings
@@ -48,11 +48,19 @@ class Decider:
             req.id: Reason(rule=req.id, zh=req.unmet.zh, en=req.unmet.en)
             for req in program.requirements
         }  # why an item fails a requirement it does not meet
+        # texts that quote parameters are filled in per case, with the values in force for it
+        self._quoting_rules = {rid for rid, r in self._reasons.items() if _quotes(r)}
+        self._quoting_requirements = {rid for rid, r in self._unmet.items() if _quotes(r)}
         self._by_kind: dict[str, dict[str, tuple[Effect, ...]]] = {}
         for rule in program.rules:
             for effect in rule.effects:
                 by_rule = self._by_kind.setdefault(effect.kind, {})
                 by_rule[rule.id] = (*by_rule.get(rule.id, ()), effect)
+
+    def _reason(self, rule_id: str, prepared: Prepared) -> Reason:
+        """A rule's reason as a ruling gives it: its quoted parameters as in force for the case."""
+        reason = self._reasons[rule_id]
+        return _quoted(reason, prepared) if rule_id in self._quoting_rules else reason
 
     def changes_statuses(self, firings: Iterable[Firing]) -> bool:
         """Whether any of these firings rejects an item or meets a requirement."""
@@ -202,11 +210,10 @@ class Decider:
             until = (
                 self.plan.evaluate(effect.next_step_until, env) if effect.next_step_until else None
             )
+            what = prepared.params.quote(effect.next_step_what)
             next_step = NextStep(
                 party=effect.next_step_party,
-                what=Reason(
-                    rule=outcome_rule.id, zh=effect.next_step_what.zh, en=effect.next_step_what.en
-                ),
+                what=Reason(rule=outcome_rule.id, zh=what.zh, en=what.en),
                 until=self._time(until),
             )
         appeal_deadline = None
@@ -219,7 +226,7 @@ class Decider:
             if firing.rule_id in seen_warnings:
                 continue
             seen_warnings.add(firing.rule_id)
-            warnings.append(self._reasons[firing.rule_id])
+            warnings.append(self._reason(firing.rule_id, prepared))
         appeal = None
         if case.dispute.appeal is not None and ruling != "appeal_rejected":
             appeal = "confirmed" if ruling == case.dispute.appeal.ruling else "changed"
@@ -297,7 +304,7 @@ class Decider:
                 if effect.target is None:
                     continue
                 key = firing.key_of(effect.target) or ""
-                reason = self._reasons[rule.id]
+                reason = self._reason(rule.id, prepared)
                 if reason not in reasons[key]:
                     reasons[key].append(reason)
                 if effect.kind == "meets":
@@ -317,7 +324,10 @@ class Decider:
             if kind is not None:
                 for rid in kind.requirements:
                     if rid not in met.get(item.id, set()):
-                        item_reasons.append(self._unmet[rid])
+                        unmet = self._unmet[rid]
+                        if rid in self._quoting_requirements:
+                            unmet = _quoted(unmet, prepared)
+                        item_reasons.append(unmet)
             out.append(
                 EvidenceFinding(
                     id=item.id,
@@ -347,3 +357,12 @@ def _money(value: Any) -> Decimal:
 
 def _round_score(value: Decimal) -> Decimal:
     return value.quantize(Decimal("0.0001"))
+
+
+def _quotes(reason: Reason) -> bool:
+    return "{param." in reason.zh or "{param." in reason.en
+
+
+def _quoted(reason: Reason, prepared: Prepared) -> Reason:
+    text = prepared.params.quote(Text(zh=reason.zh, en=reason.en))
+    return Reason(rule=reason.rule, zh=text.zh, en=text.en)

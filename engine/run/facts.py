@@ -89,11 +89,25 @@ class FactPlan:
                 changes.add((date.fromisoformat(profile.until) + timedelta(days=1)).isoformat())
         self._boundaries = sorted(changes - {""})
         wanted = {fact_type: fields for fact_type, fields in program.fields}
+        declared = program.declared_fields()
+        # the order's and the dispute's fields the rules declare, beyond the contract's
+        self.declared: dict[str, frozenset[str]] = {
+            owner: frozenset(names) for owner, names in declared.items()
+        }
         tables: dict[str, Mapping[str, Type]] = {
             **_TABLES,
+            "order": {**ORDER_FIELDS, **declared.get("order", {})},
+            "dispute": {**DISPUTE_FIELDS, **declared.get("dispute", {})},
             "case": {**CASE_FIELDS, **{d.name: d.type for d in program.derived}},
             "param": {p.name: p.type for p in program.parameters},
         }
+        # fields holding a person's name, checked for look-alike letters of mixed scripts
+        self.name_fields = tuple(
+            (owner, name)
+            for owner in ("order", "dispute")
+            for name, type_ in tables[owner].items()
+            if type_.name == "name"
+        )
         self.tables = tables
         self.fields: dict[str, tuple[Field, ...]] = {
             fact_type: self._plan_fields(wanted.get(fact_type, ()), table)
@@ -205,25 +219,37 @@ def _domain(obj: Any, table: Mapping[str, Type]) -> dict[str, Any]:
     return {name: value for name in table if (value := getattr(obj, name, None)) is not None}
 
 
+def _with_declared(domain: dict[str, Any], extra: Any, declared: frozenset[str]) -> dict[str, Any]:
+    """The domain with the case's declared fields that these rules declare too."""
+    domain.update((name, value) for name, value in extra if name in declared and value is not None)
+    return domain
+
+
 def prepare(plan: FactPlan, case: Case) -> Prepared:
     """Type the case's values, resolve parameters, compute round-0 derived values."""
     program = plan.program
     params = plan.parameters(case.platform, case.dispute.intervention_requested_at)
+    order, dispute = _domain(case.order, ORDER_FIELDS), _domain(case.dispute, DISPUTE_FIELDS)
+    if case.order.extra:
+        _with_declared(order, case.order.extra, plan.declared.get("order", frozenset()))
+    if case.dispute.extra:
+        _with_declared(dispute, case.dispute.extra, plan.declared.get("dispute", frozenset()))
     env: dict[str, dict[str, Any]] = {
-        "order": _domain(case.order, ORDER_FIELDS),
-        "dispute": _domain(case.dispute, DISPUTE_FIELDS),
+        "order": order,
+        "dispute": dispute,
         "case": {"case_id": case.case_id, "platform": case.platform},
         "param": params.values,
     }
     if case.dispute.appeal is not None:
         env["appeal"] = _domain(case.dispute.appeal, APPEAL_FIELDS)
     prepared = Prepared(case=case, params=params, env=env)
-    recipient = case.order.recipient_name
-    if recipient is not None and len(scripts(recipient)) > 1:
-        mixed = " + ".join(sorted(scripts(recipient)))
-        prepared.warnings.append(
-            Notice.of("mixed_scripts_field", field="order.recipient_name", scripts=mixed)
-        )
+    for owner, name in plan.name_fields:
+        written = env[owner].get(name)
+        if isinstance(written, str) and len(scripts(written)) > 1:
+            mixed = " + ".join(sorted(scripts(written)))
+            prepared.warnings.append(
+                Notice.of("mixed_scripts_field", field=f"{owner}.{name}", scripts=mixed)
+            )
     for item in case.evidence:
         domain = _evidence_domain(program, item, prepared.warnings, plan.evidence_wanted)
         fields = plan.evidence_fields.get(item.kind, plan.evidence_fields[None])
@@ -361,7 +387,6 @@ def round_facts(
     return facts
 
 
-
 def _evidence_domain(
     program: Program, item: Evidence, warnings: list[Notice], wanted: frozenset[str]
 ) -> dict[str, Any]:
@@ -382,9 +407,7 @@ def _evidence_domain(
     for name, raw in item.attributes:
         type_ = kind.attribute_type(name)
         if type_ is None:
-            warnings.append(
-                Notice.of("unknown_attribute", item=item.id, name=name, kind=item.kind)
-            )
+            warnings.append(Notice.of("unknown_attribute", item=item.id, name=name, kind=item.kind))
             continue
         value = typed(raw, type_)
         if type_.name == "name" and isinstance(value, str) and len(scripts(value)) > 1:
@@ -402,6 +425,3 @@ def _evidence_domain(
         if value is not None:
             domain[name] = value
     return domain
-
-
-

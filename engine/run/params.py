@@ -13,7 +13,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from engine.errors import EngineError
-from engine.rules.program import ParamValue, Program
+from engine.rules.program import ParamValue, Program, Text
+from engine.rules.quoting import fill, shown
 
 __all__ = ["Resolved", "policy_timezone", "resolve_parameters"]
 
@@ -25,6 +26,14 @@ class Resolved:
     profile: str | None
     values: dict[str, Any]  # name -> domain value (Decimal, timedelta, int, str, bool, tuple)
     chosen: dict[str, ParamValue]  # name -> the dated entry in force
+    # parameters with no value yet on the day (a policy that starts later): missing for the case
+    not_in_force: tuple[str, ...] = ()
+
+    def quote(self, text: Text) -> Text:
+        """``text`` with the parameters it quotes (``{param.NAME}``) as in force for the case."""
+        if "{param." not in text.zh and "{param." not in text.en:
+            return text
+        return fill(text, lambda name: shown(e) if (e := self.chosen.get(name)) else None)
 
 
 def policy_timezone(program: Program) -> timezone:
@@ -46,12 +55,14 @@ def resolve_parameters(program: Program, platform: str, when: datetime) -> Resol
         chosen[param.name] = entry
         value = entry.value
         values[param.name] = timedelta(seconds=value) if param.type.name == "duration" else value
-    if missing:
-        first = min(v.since for p in program.parameters for v in p.values)
+    first = min((v.since for p in program.parameters for v in p.values), default=day)
+    if missing and day < first:
         raise EngineError(
             f"no value of {', '.join(missing)} is in force on {day} (the earliest starts on "
             f"{first}): add a dated value in rules/ or check the case's intervention_requested_at"
         )
+    # a parameter whose first value is later than the case (say, a policy of 2027 on a case of
+    # 2024) is missing for it, like any missing value: what reads it does not hold
     profile = None
     best_key: tuple[bool, str] | None = None
     for prof in program.profiles:
@@ -64,4 +75,11 @@ def resolve_parameters(program: Program, platform: str, when: datetime) -> Resol
         key = (prof.platform is not None, prof.since or "")
         if best_key is None or key > best_key:
             profile, best_key = prof.name, key
-    return Resolved(day=day, platform=platform, profile=profile, values=values, chosen=chosen)
+    return Resolved(
+        day=day,
+        platform=platform,
+        profile=profile,
+        values=values,
+        chosen=chosen,
+        not_in_force=tuple(missing),
+    )

@@ -90,6 +90,7 @@ class Desk:
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.program = program
+        self.fields = program.declared_fields()  # what a case file of these rules may add
         self.store = store
         self.engine = engine
         self.scorer = Scorer(program, engine)
@@ -135,7 +136,7 @@ class Desk:
     def parse(self, raw: bytes, *, source: str, fmt: Literal["yaml", "json"]) -> Case:
         """A case from a request body or an uploaded file; CaseFileError, located, when bad
         (an unknown dispute type included)."""
-        case = parse_case(raw, source=source, fmt=fmt)
+        case = parse_case(raw, source=source, fmt=fmt, fields=self.fields)
         self.scorer.check(case)
         return case
 
@@ -150,7 +151,7 @@ class Desk:
             return build_report(self.scorer, scored, fmt=fmt, lang=lang, audience=audience)
 
     def stored_case(self, stored: StoredCase) -> Case:
-        return case_from_data(stored.data(), source=stored.source)
+        return case_from_data(stored.data(), source=stored.source, fields=self.fields)
 
     # ------------------------------------------------------------------ importing
 
@@ -213,12 +214,12 @@ class Desk:
             with tempfile.TemporaryDirectory(prefix="adjudicate-import-") as folder:
                 path = Path(folder) / f"upload{suffix}"
                 path.write_bytes(raw)
-                return self._add_each(iter_jsonl(path, source=name))
+                return self._add_each(iter_jsonl(path, source=name, fields=self.fields))
         fmt = _CASE_SUFFIXES[PurePosixPath(lower).suffix]
 
         def one() -> Iterator[Case | CaseFileError]:
             try:
-                yield parse_case(raw, source=name, fmt=fmt)
+                yield parse_case(raw, source=name, fmt=fmt, fields=self.fields)
             except CaseFileError as exc:
                 yield exc
 
@@ -229,7 +230,7 @@ class Desk:
         them yet (the server started with other rules); returns how many."""
         count = 0
         for case_ref, document, source in self.store.unscored(self.digest):
-            case = case_from_data(json.loads(document), source=source)
+            case = case_from_data(json.loads(document), source=source, fields=self.fields)
             self._recommend(case_ref, self.score(case))
             count += 1
         return count

@@ -44,6 +44,26 @@ def _object(
     return out
 
 
+def _declared(program: Program, owner: str) -> dict[str, Any]:
+    """The schemas of the case fields the rules declare for ``owner`` (order or dispute)."""
+    kinds: dict[str, dict[str, Any]] = {
+        "text": _TEXT, "name": _TEXT, "time": _TIME, "money": _AMOUNT,
+        "boolean": {"type": "boolean"}, "integer": {"type": "integer"},
+    }  # fmt: skip
+    out = {}
+    for item in program.case_fields:
+        if item.owner == owner:
+            schema = (
+                {"enum": list(item.type.values)}
+                if item.type.name == "enum"
+                else kinds[item.type.name]
+            )
+            if item.title is not None:
+                schema = {**schema, "description": f"{item.title.en} / {item.title.zh}"}
+            out[item.name] = _nullable(schema)
+    return out
+
+
 def _casefile(program: Program) -> dict[str, Any]:
     ident = {"anyOf": [_NAME, {"type": "integer", "minimum": 0}]}
     appeal = _object(
@@ -72,6 +92,7 @@ def _casefile(program: Program) -> dict[str, Any]:
             "shipped_at": _nullable(_TIME),
             "delivered_at": _nullable(_TIME),
             "receipt_confirmed_at": _nullable(_TIME),
+            **_declared(program, "order"),
         },
     )
     dispute = _object(
@@ -89,6 +110,7 @@ def _casefile(program: Program) -> dict[str, Any]:
             "review_started_at": _nullable(_TIME),
             "prior_interventions": _nullable({"type": "integer", "minimum": 0}),
             "appeal": _nullable(appeal),
+            **_declared(program, "dispute"),
         },
     )
     evidence = _object(

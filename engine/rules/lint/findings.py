@@ -21,6 +21,9 @@ CODES = {
     "L009": "parameter value under the wrong profile",
     "L010": "parameter with no value when a profile starts",
     "L011": "unfinished reason or source",
+    "L012": "comparison with a kind or issue that does not exist",
+    "L013": "parameter value dated in the past",
+    "L014": "proof standard that decides nothing new",
 }
 
 
