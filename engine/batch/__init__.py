@@ -83,6 +83,7 @@ def _run(
     storage_options: Mapping[str, Any] | None,
     hook: CrashHook | None,
     progress: Progress | None,
+    as_of: str | None = None,
 ) -> RunReport:
     archive = plan_archive(inputs, shard_cases=shard_cases, storage_options=storage_options)
     job = Job(
@@ -92,6 +93,7 @@ def _run(
         rules=tuple(p.digest for p in programs),
         storage_options=tuple(sorted((storage_options or {}).items())),
         hook=hook,
+        as_of=as_of,
     )
     pool = open_backend(
         backend,
@@ -147,11 +149,14 @@ def assess_impact(
     storage_options: Mapping[str, Any] | None = None,
     hook: CrashHook | None = None,
     progress: Progress | None = None,
+    as_of: str | None = None,
 ) -> RunReport:
     """Score every case under ``old`` and ``new`` rules; report the cases whose ruling or
-    amounts change (impact.json, impact.html) into ``out``."""
+    amounts change (impact.json, impact.html) into ``out``. With ``as_of`` (YYYY-MM-DD) every
+    case is first moved to that day, its intervals kept, so that a change dated in the future
+    shows what it will do."""
     return _run(
         "impact", inputs, (old, new), out=out, engine=engine, backend=backend, workers=workers,
         scheduler=scheduler, shard_cases=shard_cases, max_attempts=max_attempts,
-        storage_options=storage_options, hook=hook, progress=progress,
+        storage_options=storage_options, hook=hook, progress=progress, as_of=as_of,
     )  # fmt: skip

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -55,8 +56,15 @@ def _full(result: Ruling | Exception) -> dict[str, Any]:
     return _brief(result) if isinstance(result, Exception) else result.as_dict()
 
 
-def compare_rulings(case: Case, old: Ruling | Exception, new: Ruling | Exception) -> dict[str, Any]:
-    """The impact row of one case (impact/1, one JSON line per input case)."""
+def compare_rulings(
+    case: Case,
+    old: Ruling | Exception,
+    new: Ruling | Exception,
+    responsible: Callable[[], list[str]] | None = None,
+) -> dict[str, Any]:
+    """The impact row of one case (impact/1, one JSON line per input case). An error under one
+    version and a ruling under the other is a change. ``responsible`` names, for a changed case,
+    the changes of the rules that explain it (engine.batch.responsible)."""
     before, after = _brief(old), _brief(new)
     keys = ("ruling", "refund_amount", "compensation_amount", "error")
     changed = any(before.get(k) != after.get(k) for k in keys)
@@ -70,20 +78,14 @@ def compare_rulings(case: Case, old: Ruling | Exception, new: Ruling | Exception
         "new": after,
     }
     if changed:
-        row["rules"] = _responsible(old, new)
+        row["rules"] = responsible() if responsible is not None else _differ(old, new)
         row["old_ruling"], row["new_ruling"] = _full(old), _full(new)
     return row
 
 
-def _responsible(old: Ruling | Exception, new: Ruling | Exception) -> list[str]:
+def _differ(old: Ruling | Exception, new: Ruling | Exception) -> list[str]:
     fired = [set(r.fired_rules) if isinstance(r, Ruling) else set() for r in (old, new)]
-    differ = sorted(fired[0] ^ fired[1])
-    if differ:
-        return differ
-    decided = new if isinstance(new, Ruling) else old
-    if isinstance(decided, Ruling):
-        return [decided.decided_by or decided.reason_code]
-    return []
+    return sorted(fired[0] ^ fired[1])
 
 
 class ImpactTally:
@@ -93,6 +95,7 @@ class ImpactTally:
         self.cases = 0
         self.lines = 0
         self.errors: Counter[str] = Counter()  # inputs neither version could read
+        self.failed: Counter[str] = Counter()  # "old" / "new": cases that are an error there
         self.changed = 0
         self.flips: Counter[str] = Counter()  # "old -> new"
         self.rules: Counter[str] = Counter()
@@ -102,6 +105,9 @@ class ImpactTally:
     def add(self, case: Case, row: dict[str, Any]) -> None:
         self.cases += 1
         self.lines += 1
+        for side in ("old", "new"):
+            if row[side]["ruling"] == "error":
+                self.failed[side] += 1
         if not row["changed"]:
             return
         self.changed += 1
@@ -117,11 +123,13 @@ class ImpactTally:
         self.cases += 1
         self.lines += 1
         self.errors[kind] += 1
+        self.failed.update(("old", "new"))
 
     def merge(self, other: ImpactTally) -> None:
         self.cases += other.cases
         self.lines += other.lines
         self.errors.update(other.errors)
+        self.failed.update(other.failed)
         self.changed += other.changed
         self.flips.update(other.flips)
         self.rules.update(other.rules)
@@ -135,6 +143,7 @@ class ImpactTally:
             "cases": self.cases,
             "lines": self.lines,
             "errors": dict(sorted(self.errors.items())),
+            "failed": dict(sorted(self.failed.items())),
             "changed": self.changed,
             "flips": dict(sorted(self.flips.items())),
             "rules": dict(sorted(self.rules.items())),
@@ -147,6 +156,7 @@ class ImpactTally:
         tally = cls()
         tally.cases, tally.lines, tally.changed = data["cases"], data["lines"], data["changed"]
         tally.errors = Counter(data["errors"])
+        tally.failed = Counter(data.get("failed", {}))
         tally.flips = Counter(data["flips"])
         tally.rules = Counter(data["rules"])
         tally.by_type = Counter(data["by_type"])
@@ -158,8 +168,12 @@ class ImpactTally:
         return {
             "cases": self.cases,
             "lines": self.lines,
-            "errors": sum(self.errors.values()),
+            "errors": sum(self.errors.values()),  # inputs neither version could read
             "errors_by_type": dict(self.errors.most_common()),
+            # cases that are an error under each version (unreadable ones included): a case that
+            # is an error under one only is also a change
+            "errors_old": self.failed["old"],
+            "errors_new": self.failed["new"],
             "changed": self.changed,
             "unchanged": self.cases - self.changed - sum(self.errors.values()),
             "flips": [

@@ -119,6 +119,7 @@ def _manifest(archive: Archive, job: Job, programs: tuple[Program, ...]) -> dict
         "format": "batch-run/1",
         "mode": job.mode,
         "engine": job.engine,
+        "as_of": job.as_of,
         "rules": [{"name": p.name, "version": p.version, "digest": p.digest} for p in programs],
         "inputs": list(archive.inputs),
         "shards": [s.id for s in archive.shards],
@@ -131,7 +132,7 @@ def _prepare(out: str, manifest: dict[str, Any], options: Mapping[str, Any]) -> 
     if fs.exists(run_file):
         with fs.open(run_file, "rb") as stream:
             earlier = json.loads(stream.read())
-        for key in ("mode", "engine", "rules"):
+        for key in ("mode", "engine", "rules", "as_of"):
             if earlier.get(key) != manifest[key]:
                 raise BatchError(
                     f"{out} holds the results of another run ({key}: {earlier.get(key)!r}, "

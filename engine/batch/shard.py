@@ -32,11 +32,14 @@ from fsspec.implementations.local import LocalFileSystem
 
 from engine.batch.archive import Entry, Shard, open_fs, read_shard
 from engine.batch.impact import ImpactTally, compare_rulings
+from engine.batch.responsible import Responsibility
 from engine.batch.summary import Tally
 from engine.cases.load import parse_case, parse_jsonl_line
-from engine.errors import AdjudicationError, CaseFileError
+from engine.cases.redate import redated
+from engine.errors import AdjudicationError, CaseFileError, EngineError
 from engine.model import Case, DeclaredFields
 from engine.rules.program import Program
+from engine.run.params import Resolved, policy_timezone
 from engine.run.scoring import EngineName, Scorer
 
 __all__ = [
@@ -98,6 +101,7 @@ class Job:
     rules: tuple[str, ...]
     storage_options: tuple[tuple[str, Any], ...] = ()
     hook: CrashHook | None = None
+    as_of: str | None = None  # impact: every case moved to this day, its intervals kept
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -111,6 +115,23 @@ class ShardOutcome:
 
 _PROGRAMS: dict[str, Program] = {}
 _SCORERS: dict[tuple[str, str], Scorer] = {}
+_RESPONSIBILITY: dict[tuple[str, str], Responsibility] = {}
+
+
+def responsibility(old: Program, new: Program) -> Responsibility:
+    """What changed between two installed programs, worked out once per process."""
+    key = (old.digest, new.digest)
+    found = _RESPONSIBILITY.get(key)
+    if found is None:
+        found = _RESPONSIBILITY[key] = Responsibility(old, new)
+    return found
+
+
+def _params(scorer: Scorer, case: Case) -> Resolved | None:
+    try:
+        return scorer.plan.parameters(case.platform, case.dispute.intervention_requested_at)
+    except EngineError:
+        return None
 
 
 def install_programs(programs: Iterable[Program]) -> None:
@@ -198,6 +219,12 @@ def _lines(
     # field only the new rules declare makes it an error under the old ones (an impact change)
     declared = [scorer.program.declared_fields() for scorer in scorers]
     one_reading = all(fields == declared[0] for fields in declared)
+    explained = (
+        responsibility(scorers[0].program, scorers[1].program)
+        if isinstance(tally, ImpactTally)
+        else None
+    )
+    as_of_tz = policy_timezone(scorers[-1].program) if job.as_of else None
     for entry in entries:
         if entry.error is not None or entry.raw is None:
             error = entry.error or CaseFileError([])
@@ -205,6 +232,11 @@ def _lines(
             yield error_row(None, str(error.loc or entry.loc), "CaseFileError", str(error))
             continue
         readings = [_read(entry, fields) for fields in (declared[:1] if one_reading else declared)]
+        if job.as_of and as_of_tz is not None:
+            readings = [
+                redated(read, job.as_of, as_of_tz) if isinstance(read, Case) else read
+                for read in readings
+            ]
         case = next((read for read in readings if isinstance(read, Case)), None)
         if case is None:
             exc = readings[0]
@@ -222,7 +254,13 @@ def _lines(
                 _try_score(scorer, read) if isinstance(read, Case) else read
                 for scorer, read in zip(scorers, each, strict=True)
             )
-            row = compare_rulings(case, old, new)
+
+            def responsible(case: Case = case, old: Any = old, new: Any = new) -> list[str]:
+                assert explained is not None
+                params = (_params(scorers[0], case), _params(scorers[1], case))
+                return explained.explain(case, old, new, params)
+
+            row = compare_rulings(case, old, new, responsible)
             tally.add(case, row)
             yield jsonl_row(row)
             continue

@@ -94,20 +94,24 @@ def _confusion(confusion: dict[str, dict[str, int]], width: int) -> Table:
 
 
 def impact_tables(summary: dict[str, Any]) -> list[Table]:
-    """The flips and the rules responsible."""
+    """The flips and the changes of the rules responsible for them."""
     head = Table(title="Impact of the rule change", show_header=False)
     head.add_row("cases", f"{summary['cases']:,}")
     head.add_row("changed (ruling or amounts)", f"{summary['changed']:,}")
     head.add_row("unchanged", f"{summary['unchanged']:,}")
-    head.add_row("errors", f"{summary['errors']:,}")
+    head.add_row(
+        "errors old / new",
+        f"{summary.get('errors_old', summary['errors']):,} / "
+        f"{summary.get('errors_new', summary['errors']):,}",
+    )
     head.add_row("complete", "yes" if summary["run"]["complete"] else "NO")
     flips = Table(title="Flips")
     for column in ("old ruling", "new ruling", "cases"):
         flips.add_column(column, justify="right" if column == "cases" else "left")
     for flip in summary["flips"][:20]:
         flips.add_row(flip["old"], flip["new"], f"{flip['cases']:,}")
-    rules = Table(title="Rules responsible")
-    rules.add_column("rule")
+    rules = Table(title="Changes responsible (rules, param.NAME, issue NAME, case field)")
+    rules.add_column("change")
     rules.add_column("changed cases", justify="right")
     for row in summary["rules"][:20]:
         rules.add_row(row["rule"], f"{row['cases']:,}")

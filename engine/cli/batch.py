@@ -10,6 +10,7 @@ import click
 from engine.cli.base import Failure, load_program, main, rules_option
 from engine.errors import BatchError, CaseFileError
 from engine.rules.program import Program
+from engine.rules.reading import is_date
 from engine.run.scoring import ENGINES
 
 __all__ = ["batch", "impact"]
@@ -108,7 +109,9 @@ def _run_batch(
         if mode == "score":
             report = rescore(archive, programs[0], **common)
         else:
-            report = assess_impact(archive, programs[0], programs[1], **common)
+            report = assess_impact(
+                archive, programs[0], programs[1], as_of=kw.get("as_of"), **common
+            )
     except (BatchError, CaseFileError) as exc:
         raise Failure(exc) from None
     except KeyboardInterrupt:
@@ -156,6 +159,14 @@ def batch(archive: tuple[str, ...], rules: str, **kw: Any) -> None:
 @click.option(
     "--new", required=True, type=click.Path(file_okay=False), help="Rules after the change."
 )
+@click.option(
+    "--as-of",
+    "as_of",
+    metavar="YYYY-MM-DD",
+    default=None,
+    help="Move every case to this day first (its intervals kept), to see what a change dated "
+    "in the future will do.",
+)
 @_batch_options
 def impact(archive: tuple[str, ...], old: str, new: str, **kw: Any) -> None:
     """Score an archive under two rule versions and report what the change flips.
@@ -164,4 +175,8 @@ def impact(archive: tuple[str, ...], old: str, new: str, **kw: Any) -> None:
     responsible, examples linking to each case's two rulings). Exit 0 when no ruling or amount
     changes, 1 when some do (or shards were quarantined), 2 on bad input.
     """
+    if kw["as_of"] is not None and not is_date(kw["as_of"]):
+        raise click.BadParameter(
+            f"{kw['as_of']!r} is not a date like 2027-03-01", param_hint="--as-of"
+        )
     _run_batch("impact", (load_program(old), load_program(new)), archive, **kw)

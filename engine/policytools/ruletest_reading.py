@@ -9,12 +9,13 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from engine.cases.load import case_from_data
+from engine.cases.redate import redated
 from engine.errors import (
     CaseFileError,
     Problem,
@@ -158,10 +159,11 @@ class TestReader:
             elif data is not None:
                 data = _merge(data, patch)
         profile = raw.get("profile")
+        day: str | None = None  # the day the case is moved to, every interval kept
         if profile is not None:
-            data = self.to_profile(raw, data)
+            data, day = self.to_profile(raw, data)
         if "date" in raw and data is not None:
-            data = self.to_date(raw, data)
+            day = self.to_date(raw) or day
         expect = raw.get("expect")
         if not isinstance(expect, LMap) or not expect:
             self.error(
@@ -183,6 +185,8 @@ class TestReader:
                 for problem in exc.problems:
                     where = problem.loc or loc
                     self.error(where, f"the test's case: {problem.message}", problem.hint)
+        if case is not None and day is not None:
+            case = redated(case, day, policy_timezone(self.program))
         if case is not None:
             self.check_expect(expect, case)
         if case is None or len(self.problems) > before:
@@ -228,33 +232,33 @@ class TestReader:
             return None
         return data
 
-    def to_profile(self, raw: LMap, data: LMap | None) -> LMap | None:
+    def to_profile(self, raw: LMap, data: LMap | None) -> tuple[LMap | None, str | None]:
+        """The case on the profile's platform, and the day to move it to when its date is
+        outside the profile's (its first day, or its last)."""
         name = raw["profile"]
         profile = next((p for p in self.program.profiles if p.name == name), None)
         if profile is None:
             known = [p.name for p in self.program.profiles]
             self.error(raw.value_loc("profile"), f"unknown profile '{name}'", did_you_mean(
                 str(name), known) or f"one of: {', '.join(known)}")  # fmt: skip
-            return data
+            return data, None
         if data is None:
-            return None
+            return None, None
         if profile.platform is not None:
             data = _merge(data, {"platform": profile.platform})
         day = _intervention_day(data, self.program)
         inside = day is not None and (profile.since is None or profile.since <= day)
         inside = inside and (profile.until is None or day is not None and day <= profile.until)
-        if not inside and "date" not in raw and (profile.since or profile.until):
-            target = profile.since or profile.until
-            assert target is not None
-            data = _shifted(data, day, target)
-        return data
+        if not inside and day is not None and (profile.since or profile.until):
+            return data, profile.since or profile.until
+        return data, None
 
-    def to_date(self, raw: LMap, data: LMap) -> LMap:
+    def to_date(self, raw: LMap) -> str | None:
         target = raw["date"]
         if not isinstance(target, str) or not _is_day(target):
             self.error(raw.value_loc("date"), "date: a day, YYYY-MM-DD (China time)")
-            return data
-        return _shifted(data, _intervention_day(data, self.program), target)
+            return None
+        return target
 
     def check_expect(self, expect: LMap, case: Case) -> None:
         for key in expect:
@@ -420,32 +424,6 @@ def _intervention_day(data: Mapping[str, Any], program: Program) -> str | None:
     if moment is None:
         return None
     return moment.astimezone(policy_timezone(program)).date().isoformat()
-
-
-def _shifted(data: LMap, day: str | None, target: str) -> LMap:
-    """Every time in the case moved by whole days, so that the intervention falls on ``target``."""
-    if day is None:
-        return data
-    delta = date.fromisoformat(target) - date.fromisoformat(day)
-    return _shift(data, timedelta(days=delta.days)) if delta.days else data
-
-
-def _shift(value: Any, delta: timedelta) -> Any:
-    if isinstance(value, LMap):
-        out = _merge(value, {})
-        for key, item in value.items():
-            out[key] = _shift(item, delta)
-        return out
-    if isinstance(value, list):
-        items = LList()
-        items.loc = getattr(value, "loc", SourceLoc(path=""))
-        items.item_locs = list(getattr(value, "item_locs", []))
-        items.extend(_shift(item, delta) for item in value)
-        return items
-    moment = _as_time(value)
-    if moment is not None:
-        return (moment + delta).isoformat()
-    return value
 
 
 def _as_time(value: Any) -> datetime | None:
