@@ -70,3 +70,70 @@ def test_a_removed_rule_flips_rulings_and_is_named_responsible(
     assert ("pay_seller", "refund") in flips
     responsible = {r["rule"] for r in report.summary["rules"]}
     assert "receipt-red-stamped-copy" in responsible
+
+
+def test_the_responsible_change_is_the_parameter_not_every_rule_that_fired(
+    tmp_path: Path, program: Program, rules_copy: Callable[..., Path]
+) -> None:
+    lowered = load_rules(
+        rules_copy(("parameters.yaml", "        value: 50.00\n", "        value: 40.00\n"))
+    )
+    report = assess_impact([str(CASEFILES)], program, lowered, out=str(tmp_path),
+                           engine="reference", workers=0)  # fmt: skip
+    assert report.summary["rules"] == [
+        {"rule": "param.late_shipment_max", "cases": report.summary["changed"]}
+    ]
+
+
+def test_as_of_moves_the_archive_to_the_day_a_dated_change_takes_effect(
+    tmp_path: Path, program: Program, rules_copy: Callable[..., Path]
+) -> None:
+    # a new maximum from 2027-03-01 changes no case of the archive (all dated before it) until
+    # the archive is moved to that day, every interval kept
+    dated = load_rules(
+        rules_copy(
+            (
+                "parameters.yaml",
+                '        source: "seed 000 (side column): 最高不超过50元"\n',
+                '        source: "seed 000 (side column): 最高不超过50元"\n'
+                "      - {since: 2027-03-01, value: 40.00, profile: default, source: change}\n",
+            )
+        )
+    )
+    now = assess_impact([str(CASEFILES)], program, dated, out=str(tmp_path / "now"),
+                        engine="reference", workers=0)  # fmt: skip
+    then = assess_impact([str(CASEFILES)], program, dated, out=str(tmp_path / "then"),
+                         engine="reference", workers=0, as_of="2027-03-10")  # fmt: skip
+    assert now.summary["changed"] == 0
+    assert then.summary["changed"] > 0
+    assert {r["rule"] for r in then.summary["rules"]} == {"param.late_shipment_max"}
+    run = json.loads((tmp_path / "then" / "run.json").read_text(encoding="utf-8"))
+    assert run["as_of"] == "2027-03-10"
+
+
+def test_an_error_under_one_version_is_a_change_and_counted_as_an_error(
+    tmp_path: Path, program: Program, rules_copy: Callable[..., Path]
+) -> None:
+    # the new rules declare a field that a case carries: unreadable before, a ruling after
+    root = rules_copy()
+    (root / "fields.yaml").write_text(
+        "case_fields:\n  order:\n    station_allowed: boolean\n", encoding="utf-8"
+    )
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    text = (CASEFILES / "not-received-valid-receipt.yaml").read_text(encoding="utf-8")
+    (archive / "station.yaml").write_text(
+        text.replace(
+            "  receipt_confirmed_at: null\n",
+            "  receipt_confirmed_at: null\n  station_allowed: true\n",
+        ),  # fmt: skip
+        encoding="utf-8",
+    )
+    (archive / "plain.yaml").write_text(text.replace("TB-2024-000101", "TB-2024-000102"))
+    report = assess_impact([str(archive)], program, load_rules(root), out=str(tmp_path / "out"),
+                           engine="reference", workers=0)  # fmt: skip
+    summary = report.summary
+    assert (summary["changed"], summary["errors"]) == (1, 0)
+    assert (summary["errors_old"], summary["errors_new"]) == (1, 0)
+    assert summary["flips"] == [{"old": "error", "new": "pay_seller", "cases": 1}]
+    assert summary["rules"] == [{"rule": "case field order.station_allowed", "cases": 1}]

@@ -10,7 +10,7 @@ from conftest import RULES
 
 from engine import load_rules
 from engine.cli import main
-from engine.rules.diff import diff_programs, render_changes
+from engine.rules.diff import diff_programs, render_changes, review_warnings
 
 
 def test_no_differences_between_a_folder_and_itself(rules_copy: Callable[..., Path]) -> None:
@@ -81,3 +81,39 @@ def test_declarations_that_changed_are_named(rules_copy: Callable[..., Path]) ->
     assert (
         "~ dispute type quality" in text and "    burden: defect: buyer -> defect: seller" in text
     )
+
+
+def test_values_and_conditions_show_as_written_with_the_value_they_replace(
+    rules_copy: Callable[..., Path],
+) -> None:
+    new = rules_copy(
+        (
+            "parameters.yaml",
+            '        value: 15d\n        source: "seed 004: 已确认收货超过15天的订单无法申请"\n',
+            '        value: 15d\n        source: "seed 004: 已确认收货超过15天的订单无法申请"\n'
+            "      - since: 2027-01-01\n        value: 10d  # shorter from 2027\n"
+            "        source: change\n",
+        ),
+        ("policy.yaml", 'version: "2026.1"', 'version: "2027.1"'),
+        (
+            "evidence/receipt.yaml",
+            "missing(evidence.tracking_no) or missing(order.tracking_no) or "
+            "evidence.tracking_no == order.tracking_no",
+            "missing(order.tracking_no) or evidence.tracking_no == order.tracking_no",
+        ),
+    )
+    text = render_changes(diff_programs(load_rules(RULES), load_rules(new)))
+    assert text.splitlines() == [
+        "~ policy version",
+        "    2026.1 -> 2027.1",
+        f"~ rule receipt-tracking-matches  [{new}/evidence/receipt.yaml:11:9]",
+        "    when: missing(evidence.tracking_no) or missing(order.tracking_no) or "
+        "evidence.tracking_no == order.tracking_no -> missing(order.tracking_no) or "
+        "evidence.tracking_no == order.tracking_no",
+        "from 2027-01-01:",
+        f"  + parameter after_sale_window: 15d -> 10d  [{new}/parameters.yaml:77:9]",
+    ]
+    # with a version of its own and a date to come, a reviewer has nothing more to be told
+    old, edited = load_rules(RULES), load_rules(new)
+    changes = diff_programs(old, edited)
+    assert review_warnings(old, edited, changes, today="2026-12-05") == ()

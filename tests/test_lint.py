@@ -232,3 +232,120 @@ def test_the_cli_prints_findings_and_exits_1(rules_copy: Copy) -> None:
     assert result.stderr == f"1 finding(s) in {root}\n"
     result = CliRunner().invoke(main, ["rules", "lint", "--rules", str(RULES)])
     assert result.exit_code == 0 and result.stdout.startswith("ok: no findings in ")
+
+
+# ---------------------------------------------------------------- what slipped through a trial
+
+HOW = (
+    "to see which cases it changes: adjudicate impact ARCHIVE --old APPROVED_RULES --new RULES; "
+    "or date it from a day still to come"
+)
+
+
+def test_a_kind_compared_with_a_name_no_kind_has(rules_copy: Copy) -> None:
+    root, found = _lint(
+        rules_copy,
+        (
+            "evidence/photos.yaml",
+            '    when: evidence.shows == "defect" and ("panorama"',
+            '    when: evidence.kind != "product_photoz" and evidence.shows == "defect" and '
+            '("panorama"',
+        ),
+    )
+    assert found == [
+        f"{root}/evidence/photos.yaml:17:28: L012 'product_photoz' is no evidence kind of these "
+        "rules (in evidence.kind != 'product_photoz'): no item is ever of it\n"
+        '    when: evidence.kind != "product_photoz" and evidence.shows == "defect" and '
+        '("panorama" not in evidence.views or "closeup" not in evidence.views)\n'
+        "                           ^ did you mean 'product_photos'?"
+    ]
+
+
+def test_a_value_written_after_a_later_one_changes_the_past(rules_copy: Copy) -> None:
+    root, found = _lint(
+        rules_copy,
+        (
+            "parameters.yaml",
+            '        source: "seed 000 (side column): 最高不超过50元"\n',
+            '        source: "seed 000 (side column): 最高不超过50元"\n'
+            "      - {since: 2020-01-01, value: 40.00, profile: taobao-2015, source: change}\n",
+        ),
+    )
+    assert found == [
+        f"{root}/parameters.yaml:130:9: L013 value of 'late_shipment_max' since 2020-01-01 is "
+        "back-dated: it is written after the value since 2021-03-18, so it changes the past\n"
+        "    - {since: 2020-01-01, value: 40.00, profile: taobao-2015, source: change}\n"
+        f"      ^ {HOW}"
+    ]
+
+
+def test_a_new_value_dated_before_today_re_rules_decided_cases(
+    rules_copy: Copy, program: Program
+) -> None:
+    root = rules_copy(
+        (
+            "parameters.yaml",
+            '        source: "seed 000 (side column): 最高不超过50元"\n',
+            '        source: "seed 000 (side column): 最高不超过50元"\n'
+            "      - {since: 2026-11-01, value: 60.00, profile: default, source: change}\n",
+        ),
+    )
+    edited = load_rules(root)
+    found = [str(f) for f in lint_program(edited, today="2026-12-05", baseline=program)]
+    assert found == [
+        f"{root}/parameters.yaml:130:9: L013 new value of 'late_shipment_max' since 2026-11-01 "
+        "is back-dated: it is not after today (2026-12-05), so cases already decided would now "
+        "rule otherwise\n"
+        "    - {since: 2026-11-01, value: 60.00, profile: default, source: change}\n"
+        f"      ^ {HOW}"
+    ]
+    # dated from a day still to come, it re-rules nothing
+    assert lint_program(edited, today="2026-10-31", baseline=program) == ()
+    # the CLI: --baseline names the approved rules, --today the day of the review
+    result = CliRunner().invoke(
+        main,
+        ["rules", "lint", "--rules", str(root), "--baseline", str(RULES), "--today", "2026-12-05"],
+    )
+    assert result.exit_code == 1 and result.stdout == found[0] + "\n"
+
+
+def test_a_standard_no_achievable_score_separates_from_the_one_before(rules_copy: Copy) -> None:
+    # every weight is 0.5 or 0.9: from 0.7 to 0.8 no score changes sides
+    root, found = _lint(
+        rules_copy,
+        (
+            "issues.yaml",
+            "    title: {zh: 商品为假货, en: the goods are counterfeit}\n"
+            "    standard: param.proof_standard",
+            "    title: {zh: 商品为假货, en: the goods are counterfeit}\n"
+            "    standard: param.fake_standard",
+        ),
+        (
+            "parameters.yaml",
+            "\nparameters:\n",
+            "\nparameters:\n  fake_standard:\n    title: {zh: 假货标准, en: Fake standard}\n"
+            "    type: number\n    values:\n      - {since: 2015-01-01, value: 0.7, source: s}\n"
+            "      - {since: 2027-03-01, platform: tmall, value: 0.8, source: s}\n",
+        ),
+    )
+    assert found == [
+        f"{root}/parameters.yaml:27:9: L014 standard 0.8 of issue 'fake' (since 2027-03-01) "
+        "decides nothing that 0.7 does not: no achievable score lies between them (scores: 0, "
+        "0.9)\n"
+        "    - {since: 2027-03-01, platform: tmall, value: 0.8, source: s}\n"
+        "      ^ a standard matters where a score can fall: change the weights of the items that "
+        "support the issue, or choose a standard between two of them"
+    ]
+
+
+def test_a_tab_is_reported_as_a_tab_and_stops_before_knock_on_errors(rules_copy: Copy) -> None:
+    # the broken file declares the parameters every issue reads: no "unknown parameter" follows
+    root = rules_copy(("parameters.yaml", "    type: duration\n", "\ttype: duration\n"))
+    result = CliRunner().invoke(main, ["rules", "validate", "--rules", str(root)])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"{root}/parameters.yaml:24:1: a tab character: YAML indents with spaces, never tabs\n"
+        "    ⇥type: duration\n"
+        "    ^ replace the tab (shown as ⇥) with spaces\n"
+        f"1 problem(s) in {root}\n"
+    )

@@ -3,11 +3,13 @@ the per-period cache gives exactly what resolving each day afresh gives."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
-from engine import Program
+from engine import EngineError, Program, load_rules
 from engine.run.facts import FactPlan
 from engine.run.params import resolve_parameters
 
@@ -42,3 +44,35 @@ def test_the_day_is_taken_in_china_time(program: Program) -> None:
     when = datetime(2021, 3, 17, 16, 30, tzinfo=UTC)
     resolved = resolve_parameters(program, "taobao", when)
     assert resolved.day == "2021-03-18" and resolved.profile == "default"
+
+
+def test_a_parameter_of_a_later_policy_is_missing_for_an_earlier_case(
+    rules_copy: Callable[..., Path],
+) -> None:
+    program = load_rules(
+        rules_copy(
+            (
+                "parameters.yaml",
+                "\nparameters:\n",
+                "\nparameters:\n  price_protection_window:\n"
+                "    title: {zh: 价保期, en: Price protection window}\n"
+                "    type: duration\n"
+                "    values:\n      - {since: 2027-01-01, value: 15d, source: change}\n",
+            )
+        )
+    )
+    before = resolve_parameters(program, "taobao", datetime(2026, 12, 31, 12, tzinfo=CST))
+    after = resolve_parameters(program, "taobao", datetime(2027, 1, 1, 12, tzinfo=CST))
+    assert "price_protection_window" not in before.values
+    assert before.not_in_force == ("price_protection_window",)
+    assert after.values["price_protection_window"] == timedelta(days=15)
+
+
+def test_a_case_dated_before_the_whole_policy_is_an_error(program: Program) -> None:
+    with pytest.raises(EngineError) as caught:
+        resolve_parameters(program, "taobao", datetime(2014, 6, 1, 12, tzinfo=CST))
+    assert str(caught.value).startswith("no value of seller_response_time, virtual_goods_wait")
+    assert str(caught.value).endswith(
+        "is in force on 2014-06-01 (the earliest starts on 2015-01-01): add a dated value in "
+        "rules/ or check the case's intervention_requested_at"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from decimal import Decimal
 from pathlib import Path
 
@@ -144,3 +145,48 @@ def test_the_cli_exits_1_on_a_failing_test_and_2_on_a_malformed_file(tmp_path: P
     )
     assert result.exit_code == 2
     assert result.stderr.endswith("5 problem(s) in the rule tests\n")
+
+
+def test_rules_without_tests_beside_them_fail_loudly(tmp_path: Path) -> None:
+    # a test run that runs nothing must not pass
+    rules = tmp_path / "rules"
+    shutil.copytree(RULES, rules)
+    result = CliRunner().invoke(main, ["rules", "test", "--rules", str(rules)])
+    assert result.exit_code == 2
+    assert result.stderr.endswith(
+        f"Error: no rule tests for {rules}: {tmp_path / 'policy-tests'} does not exist; write "
+        f"the tests there, or name test files or folders: adjudicate rules test --rules {rules} "
+        "PATH...\n"
+    )
+    (tmp_path / "policy-tests").mkdir()
+    result = CliRunner().invoke(main, ["rules", "test", "--rules", str(rules)])
+    assert result.exit_code == 2
+    assert result.stderr.endswith(
+        f"Error: no rule tests in {tmp_path / 'policy-tests'}: no .yaml files there; write a "
+        "test file (docs/policy-guide.md, 'Write a rule test') or name where the tests are\n"
+    )
+
+
+def test_the_tests_beside_a_rules_folder_are_found(tmp_path: Path) -> None:
+    shutil.copytree(RULES, tmp_path / "rules")
+    shutil.copytree(RULES.parent / "policy-tests", tmp_path / "policy-tests")
+    shutil.copytree(RULES.parent / "casefiles", tmp_path / "casefiles")
+    result = CliRunner().invoke(main, ["rules", "test", "--rules", str(tmp_path / "rules")])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.endswith(", 0 failed\n") and int(result.stdout.split()[0]) >= 15
+
+
+def test_coverage_of_rules_with_no_cases_beside_them_says_so(tmp_path: Path) -> None:
+    shutil.copytree(RULES, tmp_path / "rules")
+    result = CliRunner().invoke(main, ["rules", "coverage", "--rules", str(tmp_path / "rules")])
+    assert result.exit_code == 2
+    assert result.stderr.endswith(
+        f"Error: no sample cases for {tmp_path / 'rules'}: {tmp_path / 'casefiles'} does not "
+        f"exist; name case files or folders: adjudicate rules coverage --rules "
+        f"{tmp_path / 'rules'} PATH...\n"
+    )
+    result = CliRunner().invoke(main, ["rules", "coverage", "--rules", str(tmp_path / "gone")])
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"{tmp_path / 'gone'}: rules directory not found\n1 problem(s) in {tmp_path / 'gone'}\n",
+    )
