@@ -8,7 +8,9 @@ what to do with it:
 - ``in: rules/PATH; after: TEXT``: the block is inserted after the first line containing TEXT;
 - ``in: rules/PATH; replace: TEXT``: the block replaces the first line containing TEXT;
 - ``rule tests``: the block is a rule test file, run on the edited copy (both engines);
-- ``output of: adjudicate ...``: the block is what the command prints (``contains``: some lines);
+- ``output of: adjudicate ...``: the block is what the command prints (``contains``: some lines;
+  ``exit``: its exit code); ``rules``, ``approved-rules``, ``casefiles/`` and ``impact/`` in it
+  name the copy being edited, the rules before any example, the sample cases and a new folder;
 - ``copy: NAME``: work on a separate copy of rules/ (default: one copy for the whole guide).
 """
 
@@ -71,6 +73,10 @@ def _apply(root: Path, options: dict[str, str], body: str) -> None:
 
 def test_every_example_of_the_guide_runs(tmp_path: Path) -> None:
     copies: dict[str, Path] = {}
+    approved = tmp_path / "approved" / "rules"  # the rules as they were before any example
+    shutil.copytree(RULES, approved)
+    # case paths in the guide are relative to the project, as in policy-tests/
+    shutil.copytree(CASEFILES, tmp_path / "casefiles", dirs_exist_ok=True)
     ran = 0
     for name, options, body in _examples():
         copy = options.get("copy", "guide")
@@ -82,21 +88,29 @@ def test_every_example_of_the_guide_runs(tmp_path: Path) -> None:
             program = load_rules(root)
             path = tmp_path / f"{name}.yaml"
             path.write_text(body, encoding="utf-8")
-            # case paths in the guide are relative to the project, as in policy-tests/
-            shutil.copytree(CASEFILES, tmp_path / "casefiles", dirs_exist_ok=True)
             tests = load_rule_tests([path], program)
             scorers = [Scorer(program, "reference"), Scorer(program, "durable")]
             for test in tests:
                 result = run_rule_test(test, scorers)
                 assert result.passed, f"docs/policy-guide.md example {name}:\n{result.report()}"
         elif "output of" in options:
-            args = shlex.split(options["output of"])[1:]
-            args = [
-                str(root) if before == "--rules" else arg
-                for before, arg in zip(["", *args], args, strict=False)
-            ]
+            # the folders a command names, in this test's copies: rules/ (being edited),
+            # approved-rules/ (as before the change), casefiles/, and an output folder
+            places = {
+                "rules": root, "approved-rules": approved, "casefiles/": tmp_path / "casefiles",
+                "impact/": tmp_path / f"{name}-impact",
+            }  # fmt: skip
+            words = shlex.split(options["output of"])[1:]
+            command = 2 if words[0] == "rules" else 1  # "rules diff", "impact": not folders
+            args = words[:command] + [str(places.get(a, a)) for a in words[command:]]
             result = CliRunner().invoke(main, args, catch_exceptions=False)
-            printed = result.stdout.replace(str(root), "rules").replace(str(ROOT) + "/", "")
+            printed = result.stdout.replace(str(root), "rules").replace(
+                str(approved), "approved-rules"
+            )
+            printed = printed.replace(str(tmp_path / f"{name}-impact"), "impact")
+            printed = printed.replace(str(ROOT) + "/", "")
+            if "exit" in options:
+                assert result.exit_code == int(options["exit"]), f"example {name}: {result.output}"
             if "contains" in options:
                 missing = [line for line in body.splitlines() if line not in printed.splitlines()]
                 assert not missing, f"example {name}: not printed: {missing}\n{printed}"
