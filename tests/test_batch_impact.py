@@ -41,7 +41,9 @@ def test_lowering_the_late_shipment_maximum_flips_only_capped_compensations(
         for side in ("old", "new"):
             page = out / "cases" / f"{row['case_id']}.{side}.html"
             assert f'href="cases/{page.name}"' in html
-            assert page.exists() and row["case_id"] in page.read_text(encoding="utf-8")
+            text = page.read_text(encoding="utf-8")  # the case's full report under that side
+            assert f"<title>Ruling report · {row['case_id']}</title>" in text
+            assert "<h2>What would change the ruling</h2>" in text
 
 
 def test_the_same_rules_change_nothing(tmp_path: Path, program: Program) -> None:

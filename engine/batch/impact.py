@@ -19,9 +19,14 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
+from engine.cases.dump import case_data
+from engine.cases.load import case_from_data
 from engine.errors import AdjudicationError
+from engine.explain.report import build_report
 from engine.model import Case
+from engine.rules.program import Program
 from engine.ruling import Ruling
+from engine.run.scoring import Scorer
 from engine.shipped import shipped
 
 __all__ = [
@@ -80,6 +85,10 @@ def compare_rulings(
     if changed:
         row["rules"] = responsible() if responsible is not None else _differ(old, new)
         row["old_ruling"], row["new_ruling"] = _full(old), _full(new)
+        try:  # the case as scored (re-dated with --as-of), for its reports in the impact pages
+            row["case"] = case_data(case)
+        except ValueError:  # an amount JSON cannot hold exactly: the pages show the rulings only
+            pass
     return row
 
 
@@ -211,12 +220,21 @@ def _environment(folder: str) -> SandboxedEnvironment:
     return env
 
 
-def render_case_page(row: dict[str, Any], side: str, rules: dict[str, Any]) -> str:
-    """One case's ruling under one rule version, as a small HTML page.
-
-    STAND-IN: renders the ruling/1 dict with ``reports/impact-case.html.j2``. Switch this one
-    function to ``engine.explain.render.render_report`` (the full per-case report) once it exists.
-    """
+def render_case_page(
+    row: dict[str, Any], side: str, rules: dict[str, Any], program: Program | None = None
+) -> str:
+    """One case under one rule version, as an HTML page: the full explanation report (what
+    was decided and why, what would change it) when the row carries the case and ``program``
+    can score it; otherwise its ruling/1 (or its error) with ``reports/impact-case.html.j2``."""
+    if program is not None and "case" in row:
+        try:
+            case = case_from_data(
+                row["case"], source=row["source"], fields=program.declared_fields()
+            )
+            scorer = Scorer(program, "reference")
+            return build_report(scorer, scorer.score(case), fmt="html", lang="en")
+        except AdjudicationError:
+            pass  # an error under this version: the page says so
     template = _environment(str(REPORTS_DIR)).get_template("impact-case.html.j2")
     ruling = row[f"{side}_ruling"]
     sibling = case_page_name(row["case_id"], "new" if side == "old" else "old")

@@ -443,7 +443,7 @@ def _write_outputs(
         for row in examples:
             for side, program in versions.items():
                 rules = {"name": program.name, "version": program.version, "digest": program.digest}
-                page = render_case_page(row, side, rules).encode("utf-8")
+                page = render_case_page(row, side, rules, program).encode("utf-8")
                 write_atomic(f"{out}/cases/{case_page_name(row['case_id'], side)}", page, options)
     html = render_impact_html(summary, run).encode("utf-8")
     write_atomic(f"{out}/impact.html", html, options)
