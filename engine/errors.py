@@ -4,7 +4,13 @@
     ├── RuleFileError              2    -    a problem in rules/ (syntax, schema, unknown name,
     │                                        type); .loc
     ├── CaseFileError              2   422   a problem in a case file; .loc and .path
-    │                                        ("evidence[2].submitted_at")
+    │   │                                    ("evidence[2].submitted_at")
+    │   └── BundleError            2   422   a bundle (folder or .zip with case.yaml): a named
+    │                                        file missing or with another sha256, a file too
+    │                                        large, an unsafe path, a ZIP bomb
+    ├── EvidenceReadError          2   422   an evidence file cannot be read (not an image or
+    │   │                                    PDF, corrupt, too many pages); .loc
+    │   └── ReadingUnavailable     2   501   reading needs the ``evidence`` extra
     ├── EngineError                2   422   durable_rules failed, or the rules cannot decide a
     │                                        case (contradictory outcomes, no parameter in force)
     ├── ExpectationMismatch        1    -    a golden case or rule test that did not hold
@@ -36,13 +42,16 @@ __all__ = [
     "AdjudicationError",
     "BatchError",
     "BodyError",
+    "BundleError",
     "CaseConflict",
     "CaseFileError",
     "DecisionError",
     "DeskError",
     "EngineError",
+    "EvidenceReadError",
     "ExpectationMismatch",
     "Problem",
+    "ReadingUnavailable",
     "RuleFileError",
     "SchemaTooNew",
     "UnknownCase",
@@ -168,6 +177,28 @@ class CaseFileError(_ProblemsError):
     @property
     def path(self) -> str:
         return self.problems[0].path if self.problems else ""
+
+
+class BundleError(CaseFileError):
+    """A bundle cannot be used: a named file is missing or differs from its sha256, a file is
+    too large, a path leads out of the bundle, a .zip is corrupt or a possible ZIP bomb."""
+
+
+class EvidenceReadError(AdjudicationError):
+    """An evidence file cannot be read: not an image or a PDF, corrupt, or too many pages."""
+
+    http_status = 422
+
+    def __init__(self, loc: SourceLoc, message: str, hint: str = "") -> None:
+        self.loc = loc
+        self.hint = hint
+        super().__init__(f"{loc}: {message}" + (f"\n    {hint}" if hint else ""))
+
+
+class ReadingUnavailable(EvidenceReadError):
+    """Reading files needs the ``evidence`` extra (OCR and OpenCV), which is not installed."""
+
+    http_status = 501
 
 
 class EngineError(AdjudicationError):

@@ -254,7 +254,7 @@ class Declarations(BuilderBase):
             if not isinstance(body, LMap):
                 self.ctx.error(loc, f"evidence kind '{name}' must be a mapping")
                 continue
-            unknown_keys(self.ctx, body, ("title", "attributes", "requires", "source"))
+            unknown_keys(self.ctx, body, ("title", "attributes", "requires", "source", "extract"))
             title = bilingual(self.ctx, body.get("title"), body, "title")
             attributes: list[tuple[str, Type]] = []
             attrs = body.get("attributes") or LMap()

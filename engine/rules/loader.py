@@ -11,6 +11,7 @@ from pathlib import Path
 from engine.errors import RuleFileError, did_you_mean
 from engine.model import SourceLoc
 from engine.rules.declarations import Declarations
+from engine.rules.extraction import Extraction
 from engine.rules.limits import MAX_FIELDS
 from engine.rules.program import (
     Derived,
@@ -54,13 +55,15 @@ def load_rules(root: str | Path) -> Program:
     return program
 
 
-class _Builder(Declarations, Rulebook):
+class _Builder(Declarations, Rulebook, Extraction):
     def build(self, root: Path) -> Program | None:
         policy = self.policy()
         self.case_fields()
         self.parameters()
         profiles = self.profiles()
         self.evidence_kinds()
+        tables = self.alias_tables()
+        self.kind_extracts(tables)
         self.declare_issues()
         self.declare_dispute_types()
         derived = self.derived()
@@ -104,6 +107,7 @@ class _Builder(Declarations, Rulebook):
             issue_stratum=strata_info.issue,
             files=files,
             case_fields=tuple(self.declared.values()),
+            aliases=tables,
         )
 
     def check_requirements(self, rules: list[Rule]) -> None:

@@ -23,6 +23,7 @@ __all__ = [
     "ROUND",
     "TYPE",
     "Alias",
+    "AliasTable",
     "Atom",
     "CaseField",
     "Const",
@@ -31,6 +32,7 @@ __all__ = [
     "Effect",
     "EvidenceKind",
     "Expr",
+    "Extract",
     "FieldRef",
     "Issue",
     "Parameter",
@@ -225,12 +227,34 @@ class Requirement:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Extract:
+    """How an attribute of a kind is read from the item's files (``extract:`` in rules/)."""
+
+    attribute: str
+    extractor: str  # a name of engine.evidence.catalogue.EXTRACTORS
+    options: tuple[tuple[str, Any], ...]  # frozen: lists as tuples, mappings as pair tuples
+    loc: SourceLoc
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AliasTable:
+    """Names that mean the same thing (中通 = 中通快递 = ZTO), each under its canonical name."""
+
+    name: str
+    title: Text
+    entries: tuple[tuple[str, tuple[str, ...]], ...]  # canonical name -> its other names
+    source: str
+    loc: SourceLoc
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EvidenceKind:
     name: str
     title: Text
     attributes: tuple[tuple[str, Type], ...]
     requirements: tuple[str, ...]
     loc: SourceLoc
+    extract: tuple[Extract, ...] = ()
 
     def attribute_type(self, name: str) -> Type | None:
         for key, type_ in self.attributes:
@@ -353,6 +377,7 @@ class Program:
     issue_stratum: int
     files: tuple[tuple[str, str], ...] = field(default=())  # (path, sha256) of every rule file
     case_fields: tuple[CaseField, ...] = ()
+    aliases: tuple[AliasTable, ...] = field(default=())  # alias tables, for reading files
 
     def declared_fields(self) -> DeclaredFields:
         """The case fields these rules declare, by owner: what the case loader accepts."""

@@ -34,6 +34,7 @@ SECTIONS = (
     "issues",
     "dispute_types",
     "rules",
+    "aliases",
 )
 RULE_KEYS = ("id", "title", "source", "match", "dispute_type", "when", "then", "reason")
 THEN_KEYS = (
