@@ -5,6 +5,7 @@ is declared in rules/; the catalogue of names is ``engine.evidence.catalogue``."
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -18,6 +19,7 @@ from engine.evidence.textfind import (
     chinese_number,
     cjk_run,
     find_words,
+    near_words,
     normal,
     parse_timestamp,
 )
@@ -28,7 +30,9 @@ __all__ = ["Context", "extract_attribute"]
 _COPY = re.compile(r"第([一二三四五六七八九十两\d]{1,3})联")
 _CODE = re.compile(r"[A-Z0-9]{8,30}")
 _STAMP_SEEN = 0.5  # a stamp candidate above this counts as a red stamp
+_NEAR = 0.85  # certainty of a name found with one character wrong
 _UNSURE = 0.6  # certainty when the text gives two different values
+_CENTRED = 0.08  # share of the page width by which a centred line's margins may differ
 _NAME_MAX = 4  # characters of a Chinese name; longer runs are cut and less certain
 
 
@@ -94,6 +98,10 @@ def _alias(options: dict[str, Any], type_: Type, ctx: Context) -> _Result | None
         for line in ctx.lines:
             for _, _, canonical in find_words(normal(line.text), words):
                 candidates.append((canonical, line.confidence, line))
+    if not candidates:  # a name with one character misread
+        for line in ctx.lines:
+            for canonical in near_words(normal(line.text), words):
+                candidates.append((canonical, line.confidence * _NEAR, line))
     return _best(candidates)
 
 
@@ -186,16 +194,24 @@ def _chat_messages(options: dict[str, Any], type_: Type, ctx: Context) -> _Resul
     confidence = 1.0
     current: str | None = None
     last_time = ""
+    skew = _skew(ctx.lines)
     for line in ctx.lines:
-        width = ctx.page_sizes[line.region.page - 1][0] if ctx.page_sizes else 0
+        width, height = ctx.page_sizes[line.region.page - 1] if ctx.page_sizes else (0, 0)
         stamp = parse_timestamp(line.text, ctx.offset)
-        centre = line.region.x + line.region.width / 2
-        centred = width > 0 and abs(centre - width / 2) < width * 0.12
-        if stamp is not None and centred:
-            current, last_time = stamp[0], line.text
-            confidence = min(confidence, line.confidence)
+        # where the line's centre was before the page was turned by ``skew``
+        r = line.region
+        dx, dy = r.x + r.width / 2 - width / 2, r.y + r.height / 2 - height / 2
+        centre = width / 2 + dx * math.cos(skew) + dy * math.sin(skew)
+        left = centre - r.width / 2
+        right = width - (centre + r.width / 2)
+        # a centred line is the screen's own (a time, a title), not a message bubble
+        centred = width > 0 and abs(left - right) < width * _CENTRED
+        if centred:
+            if stamp is not None:
+                current, last_time = stamp[0], line.text
+                confidence = min(confidence, line.confidence)
             continue
-        side = "right" if width and centre > width / 2 else "left"
+        side = "right" if right < left else "left"
         record: dict[str, Any] = {}
         if current is not None:
             record["at"] = current
@@ -207,6 +223,12 @@ def _chat_messages(options: dict[str, Any], type_: Type, ctx: Context) -> _Resul
         return None
     source = f"{len(messages)} messages; last time shown: {last_time or 'none'}"
     return messages, confidence, source, None
+
+
+def _skew(lines: Sequence[TextLine]) -> float:
+    """The page's rotation in radians: the median slope of its long lines."""
+    angles = sorted(ln.angle for ln in lines if ln.region.width > 3 * ln.region.height)
+    return math.radians(angles[len(angles) // 2]) if angles else 0.0
 
 
 def _sender(side: str, party: str | None) -> str:

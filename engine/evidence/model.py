@@ -30,6 +30,7 @@ class TextLine:
     text: str
     confidence: float
     region: Region
+    angle: float = 0.0  # slope of the line's top edge, degrees (a skewed scan or photo)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

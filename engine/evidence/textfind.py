@@ -16,6 +16,7 @@ __all__ = [
     "between",
     "chinese_number",
     "find_words",
+    "near_words",
     "normal",
     "parse_timestamp",
     "reading_order",
@@ -29,10 +30,6 @@ _STAMP = re.compile(
     r"(?P<y>(?:19|20)\d\d)\s*(?:(?P<sep>[-/.])\s*(?P<m>\d\d)\s*(?P=sep)\s*(?P<d>\d\d)"
     r"|年\s*(?P<m2>\d{1,2})\s*月\s*(?P<d2>\d{1,2})\s*日)"
     r"\s*(?P<H>\d{1,2})\s*[:：]\s*(?P<M>\d\d)(?:\s*[:：]\s*(?P<S>\d\d))?"
-)
-_DATE = re.compile(
-    r"(?P<y>(?:19|20)\d\d)\s*(?:(?P<sep>[-/.])\s*(?P<m>\d{1,2})\s*(?P=sep)\s*(?P<d>\d{1,2})"
-    r"|年\s*(?P<m2>\d{1,2})\s*月\s*(?P<d2>\d{1,2})\s*日)"
 )
 _DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
            "七": 7, "八": 8, "九": 9}  # fmt: skip
@@ -177,6 +174,37 @@ def find_words(text: str, words: dict[str, object]) -> list[tuple[int, int, obje
         if all(hit[1] <= t[0] or hit[0] >= t[1] for t in taken):
             taken.append(hit)
     return sorted(taken, key=lambda h: h[0])
+
+
+def near_words(text: str, words: dict[str, object], *, min_length: int = 5) -> list[object]:
+    """Values of the words (of ``min_length`` or more characters) found in ``text`` with one
+    character wrong, missing or extra: OCR reads "ZTO Express" as "ZTOEapress"."""
+    folded = text.casefold()
+    found = []
+    for word, value in words.items():
+        w = normal(word).casefold()
+        if len(w) < min_length:
+            continue
+        for size in (len(w) - 1, len(w), len(w) + 1):
+            if any(
+                _within_one(folded[i : i + size], w) for i in range(0, len(folded) - size + 1)
+            ):
+                found.append(value)
+                break
+    return found
+
+
+def _within_one(a: str, b: str) -> bool:
+    """Edit distance of at most one."""
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) <= 1
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    for i in range(len(long)):
+        if long[:i] + long[i + 1 :] == short:
+            return True
+    return False
 
 
 def _stands_alone(text: str, start: int, end: int) -> bool:
