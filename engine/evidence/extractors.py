@@ -55,6 +55,10 @@ def extract_attribute(spec: Extract, type_: Type, ctx: Context) -> ReadAttribute
     if found is None:
         return None
     value, confidence, source, region = found
+    note, args = "", ()
+    if isinstance(source, tuple):  # (note key, its values): what was seen, not read
+        note, args = source
+        source = ""
     return ReadAttribute(
         name=spec.attribute,
         value=value,
@@ -63,10 +67,13 @@ def extract_attribute(spec: Extract, type_: Type, ctx: Context) -> ReadAttribute
         extractor=spec.extractor,
         source=source,
         region=region,
+        note=note,
+        note_args=tuple(args),
     )
 
 
-_Result = tuple[Any, float, str, Region | None]
+# value, confidence, the text it came from (or a note key and its values), where
+_Result = tuple[Any, float, str | tuple[str, tuple[tuple[str, str], ...]], Region | None]
 
 
 def _best(candidates: list[tuple[Any, float, TextLine]]) -> _Result | None:
@@ -155,11 +162,12 @@ def _red_stamp(options: dict[str, Any], type_: Type, ctx: Context) -> _Result | 
         return None
     best = max(ctx.stamps, key=lambda s: s.confidence, default=None)
     if best is not None and best.confidence >= _STAMP_SEEN:
-        size = f"{best.region.width}x{best.region.height} px"
-        return True, best.confidence, f"{best.shape} red seal, {size}", best.region
+        size = f"{best.region.width}x{best.region.height}"
+        note = ("seal", (("shape", best.shape), ("size", size)))
+        return True, best.confidence, note, best.region
     # no seal: as sure as the strongest candidate was weak
     doubt = best.confidence if best is not None else 0.0
-    return False, 1.0 - doubt, "no red seal found", None
+    return False, 1.0 - doubt, ("no_seal", ()), None
 
 
 def _keywords(options: dict[str, Any], type_: Type, ctx: Context) -> _Result | None:
@@ -186,7 +194,7 @@ def _keywords(options: dict[str, Any], type_: Type, ctx: Context) -> _Result | N
         return None
     # nothing said: as sure as the page was legible
     legible = sum(ln.confidence for ln in ctx.lines) / len(ctx.lines)
-    return options["default"], legible * 0.9, "none of the words is on the page", None
+    return options["default"], legible * 0.9, ("no_words", ()), None
 
 
 def _chat_messages(options: dict[str, Any], type_: Type, ctx: Context) -> _Result | None:
@@ -221,8 +229,8 @@ def _chat_messages(options: dict[str, Any], type_: Type, ctx: Context) -> _Resul
         confidence = min(confidence, line.confidence)
     if not messages:
         return None
-    source = f"{len(messages)} messages; last time shown: {last_time or 'none'}"
-    return messages, confidence, source, None
+    note = ("messages", (("count", str(len(messages))), ("last_time", last_time)))
+    return messages, confidence, note, None
 
 
 def _skew(lines: Sequence[TextLine]) -> float:

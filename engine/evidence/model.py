@@ -51,8 +51,12 @@ class ReadAttribute:
     confidence: float  # 0..1
     file: str
     extractor: str
-    source: str  # the text it came from, or what was seen ("round red seal, 182x180 px")
+    source: str  # the text it came from ("" when it came from no text)
     region: Region | None = None
+    # what was seen instead of text: a key of reading.notes in reports/messages.yaml
+    # (seal, no_seal, no_words, messages) and the values its wording uses
+    note: str = ""
+    note_args: tuple[tuple[str, str], ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -62,6 +66,8 @@ class ReadAttribute:
             "extractor": self.extractor,
             "source": self.source,
             "region": None if self.region is None else self.region.as_json(),
+            "note": self.note,
+            "note_args": dict(self.note_args),
         }
 
 
