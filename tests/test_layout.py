@@ -14,6 +14,7 @@ STAGES = (
     ("engine.errors", "engine.model", "engine.ruling", "engine.shipped"),
     ("engine.cases",),
     ("engine.rules",),
+    ("engine.evidence",),  # bundles and reading files: needs the rules' kinds, nothing after
     ("engine.compile",),
     ("engine.run",),
     ("engine.explain",),
@@ -54,8 +55,8 @@ def _imports(path: Path) -> list[tuple[str, list[str], int]]:
 
 def test_ls_engine_shows_the_stages() -> None:
     folders = sorted(p.name for p in ENGINE.iterdir() if p.is_dir() and p.name != "__pycache__")
-    assert folders == ["batch", "cases", "cli", "compile", "explain", "policytools", "rules",
-                       "run", "web"]  # fmt: skip
+    assert folders == ["batch", "cases", "cli", "compile", "evidence", "explain", "policytools",
+                       "rules", "run", "web"]  # fmt: skip
     modules = sorted(p.name for p in ENGINE.glob("*.py"))
     assert modules == ["__init__.py", "errors.py", "model.py", "ruling.py", "shipped.py"]
 

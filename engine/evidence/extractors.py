@@ -1,7 +1,7 @@
 """The extractors named in rules/ (``extract:`` on an evidence kind): each turns the OCR'd lines
 and the stamps found on a file's pages into one attribute value with a confidence and the text
 it came from. Which extractor fills which attribute, with which labels, words and alias tables,
-is declared in rules/; the catalogue of names is ``engine.evidence.catalogue``."""
+is declared in rules/; the catalogue of names is ``engine.rules.extract_specs``."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from engine.rules.program import Extract, Type
 
 __all__ = ["Context", "extract_attribute"]
 
+_GARBLED_TIME = re.compile(r"[\d:：/\-. 年月日]{4,}")
 _COPY = re.compile(r"第([一二三四五六七八九十两\d]{1,3})联")
 _CODE = re.compile(r"[A-Z0-9]{8,30}")
 _STAMP_SEEN = 0.5  # a stamp candidate above this counts as a red stamp
@@ -214,6 +215,11 @@ def _chat_messages(options: dict[str, Any], type_: Type, ctx: Context) -> _Resul
         right = width - (centre + r.width / 2)
         # a centred line is the screen's own (a time, a title), not a message bubble
         centred = width > 0 and abs(left - right) < width * _CENTRED
+        if stamp is None and _GARBLED_TIME.fullmatch(normal(line.text)):
+            # digits and separators only: a time shown above a message, misread; the messages
+            # cannot be trusted to carry their times
+            confidence = min(confidence, _UNSURE * line.confidence)
+            continue
         if centred:
             if stamp is not None:
                 current, last_time = stamp[0], line.text

@@ -17,7 +17,7 @@ evidence_kinds:
 ```
 
 An extractor is written as its name alone, or as ``{name: options}``; the names and their
-options are those of ``engine.evidence.catalogue``.
+options are those of ``engine.rules.extract_specs``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from engine.evidence.catalogue import EXTRACTORS, LABELLED_VALUES
+from engine.rules.extract_specs import EXTRACTORS, LABELLED_VALUES
 from engine.model import SourceLoc
 from engine.rules.building import BuilderBase
 from engine.rules.program import AliasTable, Extract, Type

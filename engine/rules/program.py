@@ -231,7 +231,7 @@ class Extract:
     """How an attribute of a kind is read from the item's files (``extract:`` in rules/)."""
 
     attribute: str
-    extractor: str  # a name of engine.evidence.catalogue.EXTRACTORS
+    extractor: str  # a name of engine.rules.extract_specs.EXTRACTORS
     options: tuple[tuple[str, Any], ...]  # frozen: lists as tuples, mappings as pair tuples
     loc: SourceLoc
 
