@@ -42,16 +42,42 @@ COURIERS = {
     "申通快递": "申通快递", "顺丰速运": "顺丰速运", "顺丰": "顺丰速运", "京东快递": "京东物流",
     "极兔速递": "极兔速递", "德邦快递": "德邦快递", "中国邮政": "中国邮政",
 }  # fmt: skip
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
-GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉萍红鹏辉建国文斌宇浩凯健俊帆帅旭宁龙林欣怡佳琪晨雪婷颖倩琳梦瑶雨萱子涵思博"
-CITIES = ("杭州", "上海", "广州", "深圳", "北京", "成都", "武汉", "南京", "苏州", "西安", "长沙", "郑州")
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹"
+    "彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金"
+    "石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵"
+    "万钱严覃武戴莫孔向汤"
+)
+GIVEN = (
+    "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉萍红鹏辉建"
+    "国文斌宇浩凯健俊帆帅旭宁龙林欣怡佳琪晨雪婷颖倩琳梦瑶雨萱子涵"
+    "思博"
+)
+CITIES = (
+    "杭州",
+    "上海",
+    "广州",
+    "深圳",
+    "北京",
+    "成都",
+    "武汉",
+    "南京",
+    "苏州",
+    "西安",
+    "长沙",
+    "郑州",
+)
 ITEMS = ("羊毛混纺大衣", "纯棉四件套", "蓝牙耳机", "保温杯", "运动鞋", "连衣裙", "电饭煲", "行李箱")
 LABS = ("国家服装质量检验检测中心", "浙江省轻工业品质量检验研究院", "上海市质量监督检验技术研究院",
         "广东产品质量监督检验研究院", "江苏省纺织产品质量监督检验研究院")  # fmt: skip
-CHAT_BUYER = ("你好，请问什么时候发货？", "我收到的衣服有破洞", "这个是纯棉的吗？", "能不能退货？",
-              "快递显示签收了但我没收到", "颜色和图片不一样", "好的谢谢", "那我申请退款了")  # fmt: skip
-CHAT_SELLER = ("亲，今天下午就发", "是的亲，100%纯棉", "亲，麻烦拍个照片看看", "可以的亲",
-               "我们保证是正品", "亲，已经帮您催快递了", "不好意思亲", "收到请确认一下")  # fmt: skip
+CHAT_BUYER = (
+    "你好，请问什么时候发货？", "我收到的衣服有破洞", "这个是纯棉的吗？", "能不能退货？",
+    "快递显示签收了但我没收到", "颜色和图片不一样", "好的谢谢", "那我申请退款了",
+)  # fmt: skip
+CHAT_SELLER = (
+    "亲，今天下午就发", "是的亲，100%纯棉", "亲，麻烦拍个照片看看", "可以的亲",
+    "我们保证是正品", "亲，已经帮您催快递了", "不好意思亲", "收到请确认一下",
+)  # fmt: skip
 DAMAGE = {True: ("签收时外包装破损。", "快件外包装破损，已备注。"),
           False: ("签收时外包装完好。", "快件外包装完好无损。")}  # fmt: skip
 RESULTS = {
@@ -121,7 +147,9 @@ def _red_extra(pen: Pen, rng: random.Random, w: int, y: float) -> str:
     if choice == "bar":
         pen.draw.rectangle((0, y, w, y + rng.randint(10, 24)), fill=red)
     elif choice == "text":
-        pen.text((40, y), rng.choice(("重要提示：请当面验货", "贵重物品 小心轻放", "加急件")), 30, red)
+        pen.text(
+            (40, y), rng.choice(("重要提示：请当面验货", "贵重物品 小心轻放", "加急件")), 30, red
+        )
     else:
         r = rng.randint(28, 40)
         cx, cy = w - 90, y + r
@@ -130,12 +158,20 @@ def _red_extra(pen: Pen, rng: random.Random, w: int, y: float) -> str:
     return choice
 
 
-def draw_stamp(image: Image.Image, rng: random.Random, centre: tuple[float, float], font: tuple[str, int], words: str) -> str:
+def draw_stamp(
+    image: Image.Image,
+    rng: random.Random,
+    centre: tuple[float, float],
+    font: tuple[str, int],
+    words: str,
+) -> str:
     """A red seal: round, oval or square, with a rim, a star and the issuer's name, blended
     over the page (multiply) so that black text stays visible through it."""
     shape = rng.choices(("round", "oval", "square"), (6, 3, 1))[0]
     r = rng.randint(85, 120)
-    rx, ry = (r, r) if shape == "round" else (int(r * 1.35), int(r * 0.9)) if shape == "oval" else (r, r)
+    rx, ry = (
+        (r, r) if shape == "round" else (int(r * 1.35), int(r * 0.9)) if shape == "oval" else (r, r)
+    )
     size = (2 * rx + 20, 2 * ry + 20)
     layer = Image.new("L", size, 0)
     d = ImageDraw.Draw(layer)
@@ -147,7 +183,12 @@ def draw_stamp(image: Image.Image, rng: random.Random, centre: tuple[float, floa
         text = (words[:4] + "专用章")[:8]
         for i, ch in enumerate(text[:8]):
             col, row = divmod(i, 2)
-            d.text((cx + rx * 0.45 - col * r * 0.5, cy - ry * 0.7 + row * r * 0.7), ch, font=face, fill=255)
+            d.text(
+                (cx + rx * 0.45 - col * r * 0.5, cy - ry * 0.7 + row * r * 0.7),
+                ch,
+                font=face,
+                fill=255,
+            )
     else:
         d.ellipse((cx - rx, cy - ry, cx + rx, cy + ry), outline=255, width=rim)
         _star(d, cx, cy, r * 0.28)
@@ -169,7 +210,11 @@ def draw_stamp(image: Image.Image, rng: random.Random, centre: tuple[float, floa
     # uneven ink: some of the seal is lighter
     if rng.random() < 0.5:
         patchy = Image.effect_noise(layer.size, 60).filter(ImageFilter.GaussianBlur(6))
-        layer = Image.composite(layer, layer.point(lambda v: int(v * 0.55)), patchy.point(lambda v: 255 if v > 110 else 0))
+        layer = Image.composite(
+            layer,
+            layer.point(lambda v: int(v * 0.55)),
+            patchy.point(lambda v: 255 if v > 110 else 0),
+        )
     red = (rng.randint(185, 225), rng.randint(15, 55), rng.randint(20, 60))
     x0, y0 = int(centre[0] - layer.width / 2), int(centre[1] - layer.height / 2)
     box = (x0, y0, x0 + layer.width, y0 + layer.height)
@@ -211,7 +256,8 @@ def receipt(rng: random.Random, font: tuple[str, int]) -> Doc:
     copy_text = f"第{numerals[copy_no - 1] if rng.random() < 0.8 else copy_no}联"
     pen.text((40, 30), f"{shown}  签收底单", 44)
     pen.text((w - 260, 40), f"{copy_text} 收件人存根"[:9], 30)
-    fields = [("运单号", tracking), ("收件人", recipient), ("收件地址", f"{rng.choice(CITIES)}市{rng.choice(CITIES)}路{rng.randint(1, 999)}号"),
+    address = f"{rng.choice(CITIES)}市{rng.choice(CITIES)}路{rng.randint(1, 999)}号"
+    fields = [("运单号", tracking), ("收件人", recipient), ("收件地址", address),
               ("签收人", signer), ("签收时间", when.strftime("%Y-%m-%d %H:%M"))]  # fmt: skip
     if rng.random() < 0.5:
         fields[3] = (rng.choice(("签收人签名", "收件人签名")), signer)
@@ -239,9 +285,30 @@ def receipt(rng: random.Random, font: tuple[str, int]) -> Doc:
     if rng.random() < 0.3:
         notes["red_extra"] = _red_extra(pen, rng, w, h - 150)
     if stamp:
-        notes["stamp_shape"] = draw_stamp(image, rng, (w * rng.uniform(0.55, 0.8), h * rng.uniform(0.45, 0.7)), font, f"{COURIERS[shown]}{rng.choice(CITIES)}分部")
-    truth = {"issuer": COURIERS[shown], "tracking_no": tracking, "signer_name": signer, "copy_no": copy_no, "red_stamp": stamp}
-    return Doc(kind="signed_receipt", party="seller", truth=truth, stamp=stamp, layout=layout, font=font[0], image=image, notes=notes)
+        notes["stamp_shape"] = draw_stamp(
+            image,
+            rng,
+            (w * rng.uniform(0.55, 0.8), h * rng.uniform(0.45, 0.7)),
+            font,
+            f"{COURIERS[shown]}{rng.choice(CITIES)}分部",
+        )
+    truth = {
+        "issuer": COURIERS[shown],
+        "tracking_no": tracking,
+        "signer_name": signer,
+        "copy_no": copy_no,
+        "red_stamp": stamp,
+    }
+    return Doc(
+        kind="signed_receipt",
+        party="seller",
+        truth=truth,
+        stamp=stamp,
+        layout=layout,
+        font=font[0],
+        image=image,
+        notes=notes,
+    )
 
 
 def certificate(rng: random.Random, font: tuple[str, int]) -> Doc:
@@ -257,14 +324,24 @@ def certificate(rng: random.Random, font: tuple[str, int]) -> Doc:
     pen.text((w / 2 - 150, 60), rng.choice(("签收证明", "物流签收证明", "快件签收证明")), 48)
     date = f"{when.year}年{when.month}月{when.day}日"
     if layout == "letter":
-        body = [f"兹证明：运单号 {tracking} 的快件，", f"已于{date}由{signer}本人签收，", rng.choice(DAMAGE[damage]), "特此证明。"]
+        body = [
+            f"兹证明：运单号 {tracking} 的快件，",
+            f"已于{date}由{signer}本人签收，",
+            rng.choice(DAMAGE[damage]),
+            "特此证明。",
+        ]
         y = 200.0
         for line in body:
             pen.text((80, y), line, 34)
             y += 70
     else:
         y = 200.0
-        for label, value in (("运单号", tracking), ("签收日期", date), ("签收人", signer), ("签收情况", rng.choice(DAMAGE[damage]))):
+        for label, value in (
+            ("运单号", tracking),
+            ("签收日期", date),
+            ("签收人", signer),
+            ("签收情况", rng.choice(DAMAGE[damage])),
+        ):
             pen.text((80, y), f"{label}：{value}", 34)
             y += 70
     company = f"{shown}{rng.choice(CITIES)}分公司"
@@ -275,8 +352,22 @@ def certificate(rng: random.Random, font: tuple[str, int]) -> Doc:
         notes["red_extra"] = _red_extra(pen, rng, w, 140)
     if stamp:
         notes["stamp_shape"] = draw_stamp(image, rng, (w - 330, h - 300), font, company)
-    truth = {"issuer": COURIERS[shown], "red_stamp": stamp, "signer_name": signer, "damage_noted": damage}
-    return Doc(kind="carrier_certificate", party="seller", truth=truth, stamp=stamp, layout=layout, font=font[0], image=image, notes=notes)
+    truth = {
+        "issuer": COURIERS[shown],
+        "red_stamp": stamp,
+        "signer_name": signer,
+        "damage_noted": damage,
+    }
+    return Doc(
+        kind="carrier_certificate",
+        party="seller",
+        truth=truth,
+        stamp=stamp,
+        layout=layout,
+        font=font[0],
+        image=image,
+        notes=notes,
+    )
 
 
 def chat(rng: random.Random, font: tuple[str, int]) -> Doc:
@@ -287,15 +378,22 @@ def chat(rng: random.Random, font: tuple[str, int]) -> Doc:
     title = f"{rng.choice(ITEMS)}旗舰店"
     pen.text(((w - pen.width(title, 34)) / 2, 40), title, 34)
     layout = rng.choice(("every", "grouped", "untimed-first"))
-    fmt = rng.choice(("%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M", "{y}年{m}月{d}日 %H:%M", "%Y-%m-%d %H:%M:%S"))
+    fmt = rng.choice(
+        ("%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M", "{y}年{m}月{d}日 %H:%M", "%Y-%m-%d %H:%M:%S")
+    )
     when = _when(rng)
     y = 140.0
     messages = []
     current = None
     for i in range(rng.randint(3, 6)):
-        show_time = layout == "every" or (layout == "grouped" and (i == 0 or rng.random() < 0.4)) or (
-            layout == "untimed-first" and i >= 1 and (i == 1 or rng.random() < 0.4))
-        when += timedelta(minutes=rng.randint(1, 90), seconds=rng.randint(0, 59) if "%S" in fmt else 0)
+        show_time = (
+            layout == "every"
+            or (layout == "grouped" and (i == 0 or rng.random() < 0.4))
+            or (layout == "untimed-first" and i >= 1 and (i == 1 or rng.random() < 0.4))
+        )
+        when += timedelta(
+            minutes=rng.randint(1, 90), seconds=rng.randint(0, 59) if "%S" in fmt else 0
+        )
         if show_time:
             stamp_text = when.strftime(fmt.format(y=when.year, m=when.month, d=when.day))
             tw = pen.width(stamp_text, 24)
@@ -324,7 +422,16 @@ def chat(rng: random.Random, font: tuple[str, int]) -> Doc:
         if y > h - 120:
             break
     truth = {"messages": messages}
-    return Doc(kind="chat_log", party="buyer", truth=truth, stamp=False, layout=layout, font=font[0], image=image, notes={"format": fmt})
+    return Doc(
+        kind="chat_log",
+        party="buyer",
+        truth=truth,
+        stamp=False,
+        layout=layout,
+        font=font[0],
+        image=image,
+        notes={"format": fmt},
+    )
 
 
 def report(rng: random.Random, font: tuple[str, int]) -> Doc:
@@ -343,7 +450,8 @@ def report(rng: random.Random, font: tuple[str, int]) -> Doc:
     pen.text((w / 2 - 130, 80), rng.choice(("检验报告", "检测报告")), 52)
     y = 240.0
     rows = [("报告编号", f"No.{rng.randint(10**7, 10**8 - 1)}"), ("样品名称", rng.choice(ITEMS)),
-            ("委托单位", f"{rng.choice(CITIES)}某某商贸有限公司"), (rng.choice(("检验机构", "检测机构")), lab),
+            ("委托单位", f"{rng.choice(CITIES)}某某商贸有限公司"),
+            (rng.choice(("检验机构", "检测机构")), lab),
             ("检验日期", _when(rng).strftime("%Y-%m-%d"))]  # fmt: skip
     for label, value in rows:
         if layout == "boxed":
@@ -359,17 +467,33 @@ def report(rng: random.Random, font: tuple[str, int]) -> Doc:
     if stamp:
         notes["stamp_shape"] = draw_stamp(image, rng, (w - 320, h - 250), font, lab)
     truth = {"issuer": lab, "accredited": accredited, "red_stamp": stamp, "result": result}
-    return Doc(kind="inspection_report", party="buyer", truth=truth, stamp=stamp, layout=layout, font=font[0], image=image, notes=notes)
+    return Doc(
+        kind="inspection_report",
+        party="buyer",
+        truth=truth,
+        stamp=stamp,
+        layout=layout,
+        font=font[0],
+        image=image,
+        notes=notes,
+    )
 
 
-MAKERS = {"signed_receipt": receipt, "carrier_certificate": certificate, "chat_log": chat, "inspection_report": report}
+MAKERS = {
+    "signed_receipt": receipt,
+    "carrier_certificate": certificate,
+    "chat_log": chat,
+    "inspection_report": report,
+}
 
 
 def degrade(doc: Doc, rng: random.Random) -> bytes:
     """Rotate, blur, add noise and compress as JPEG; the degradations go into doc.notes."""
     image = doc.image
     angle = rng.uniform(-4, 4)
-    image = image.rotate(angle, expand=True, fillcolor=(rng.randint(200, 255),) * 3, resample=Image.BICUBIC)
+    image = image.rotate(
+        angle, expand=True, fillcolor=(rng.randint(200, 255),) * 3, resample=Image.BICUBIC
+    )
     blur = rng.choice((0.0, 0.0, 0.6, 1.0, 1.4))
     if blur:
         image = image.filter(ImageFilter.GaussianBlur(blur))
@@ -402,7 +526,8 @@ def write(docs: list[tuple[Doc, bytes]], folder: Path) -> Path:
             name = f"{i:04d}-{doc.kind}.jpg"
             (folder / name).write_bytes(data)
             row = {"file": name, "kind": doc.kind, "party": doc.party, "attributes": doc.truth,
-                   "stamp": doc.stamp, "layout": doc.layout, "font": Path(doc.font).name, **doc.notes}  # fmt: skip
+                   "stamp": doc.stamp, "layout": doc.layout, "font": Path(doc.font).name,
+                   **doc.notes}  # fmt: skip
             lines.write(json.dumps(row, ensure_ascii=False) + "\n")
     return truth
 

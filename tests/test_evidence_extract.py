@@ -1,6 +1,7 @@
 """What the extractors declared in rules/ read from OCR'd lines: the signer after its label, the
 courier through the alias table, the copy number, the words that decide a value, the times of a
-chat screenshot. Lines are written by hand here; reading real pages is tests/test_evidence_read.py."""
+chat screenshot. Lines are written by hand here; reading real pages is
+tests/test_evidence_read.py."""
 
 from __future__ import annotations
 
@@ -23,12 +24,21 @@ def program() -> Program:
 
 def line(text: str, x: int, y: int, *, w: int = 0, h: int = 40, conf: float = 0.99) -> TextLine:
     return TextLine(
-        text=text, confidence=conf, region=Region(page=1, x=x, y=y, width=w or 32 * len(text), height=h)
+        text=text,
+        confidence=conf,
+        region=Region(page=1, x=x, y=y, width=w or 32 * len(text), height=h),
     )
 
 
-def read(kind: str, attribute: str, lines: list[TextLine], *, stamps: tuple[Stamp, ...] = (),
-         party: str | None = None, size: tuple[int, int] = (1000, 1200)) -> ReadAttribute | None:  # fmt: skip
+def read(
+    kind: str,
+    attribute: str,
+    lines: list[TextLine],
+    *,
+    stamps: tuple[Stamp, ...] = (),
+    party: str | None = None,
+    size: tuple[int, int] = (1000, 1200),
+) -> ReadAttribute | None:
     declared = program().kind(kind)
     assert declared is not None
     spec = next(e for e in declared.extract if e.attribute == attribute)
@@ -98,11 +108,17 @@ def test_two_different_copy_numbers_make_the_reading_unsure() -> None:
 
 
 def test_the_longer_word_wins_where_words_overlap() -> None:
-    intact = read("carrier_certificate", "damage_noted", [line("签收时外包装完好，无破损。", 80, 300)])
+    intact = read(
+        "carrier_certificate", "damage_noted", [line("签收时外包装完好，无破损。", 80, 300)]
+    )
     broken = read("carrier_certificate", "damage_noted", [line("签收时外包装破损。", 80, 300)])
     assert intact is not None and intact.value is False
     assert broken is not None and broken.value is True
-    failed = read("inspection_report", "result", [line("检验结论：所检项目不符合标准要求，判定为不合格。", 80, 700)])
+    failed = read(
+        "inspection_report",
+        "result",
+        [line("检验结论：所检项目不符合标准要求，判定为不合格。", 80, 700)],
+    )
     assert failed is not None and failed.value == "defect"
 
 
@@ -114,7 +130,9 @@ def test_a_report_without_the_cma_mark_is_read_as_not_accredited_less_surely() -
 
 
 def test_a_red_seal_is_a_red_stamp_and_its_absence_is_read_as_false() -> None:
-    seal = Stamp(shape="round", confidence=0.93, region=Region(page=1, x=600, y=300, width=200, height=200))
+    seal = Stamp(
+        shape="round", confidence=0.93, region=Region(page=1, x=600, y=300, width=200, height=200)
+    )
     attr = read("signed_receipt", "red_stamp", [], stamps=(seal,))
     assert attr is not None
     assert (attr.value, attr.confidence, attr.note) == (True, 0.93, "seal")

@@ -9,8 +9,8 @@ import click
 
 from engine.cli.base import Failure, load_program, main, rules_option
 from engine.errors import EvidenceReadError
-from engine.explain.render import render_template
 from engine.evidence.threshold import read_confidence_min
+from engine.explain.render import render_template
 
 __all__ = ["evidence"]
 
@@ -54,7 +54,5 @@ def read(file: str, kind: str, rules: str, fmt: str, party: str | None, lang: st
         data["read_confidence_min"] = threshold
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
-    text = render_template(
-        "reading.txt.j2", r=reading.as_json(), threshold=threshold, lang=lang
-    )
+    text = render_template("reading.txt.j2", r=reading.as_json(), threshold=threshold, lang=lang)
     click.echo(text)

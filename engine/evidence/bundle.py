@@ -16,6 +16,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Literal
 
 from engine.cases.load import parse_case
 from engine.errors import BundleError, Problem
@@ -90,7 +91,7 @@ def is_bundle(path: str | Path) -> bool:
 def load_bundle(path: str | Path) -> BundledCase:
     """The case of a bundle, checked against the bundle's files."""
     bundle = open_bundle(path)
-    fmt = "json" if bundle.case_name.endswith(".json") else "yaml"
+    fmt: Literal["yaml", "json"] = "json" if bundle.case_name.endswith(".json") else "yaml"
     case = parse_case(bundle.case_bytes, source=bundle.case_source, fmt=fmt)
     problems = check_files(bundle, case)
     if problems:
@@ -180,9 +181,7 @@ def _open_folder(root: Path) -> Bundle:
     source = str(root)
     case_name = next((n for n in CASE_NAMES if (root / n).is_file()), None)
     if case_name is None:
-        raise BundleError(
-            [Problem(SourceLoc(path=source), "no case.yaml in the bundle folder")]
-        )
+        raise BundleError([Problem(SourceLoc(path=source), "no case.yaml in the bundle folder")])
     problems: list[Problem] = []
     files: list[BundleFile] = []
     real_root = root.resolve()
@@ -244,16 +243,19 @@ def _open_zip(path: Path) -> Bundle:
         infos = [i for i in archive.infolist() if not i.is_dir()]
         if len(infos) > MAX_MEMBERS:
             raise BundleError(
-                [Problem(top, f"{len(infos):,} entries, more than a bundle may hold ({MAX_MEMBERS:,})")]
+                [
+                    Problem(
+                        top,
+                        f"{len(infos):,} entries, more than a bundle may hold ({MAX_MEMBERS:,})",
+                    )
+                ]
             )
         problems: list[Problem] = []
         for info in infos:
             where = SourceLoc(path=f"{source}/{info.filename}")
             why = _unsafe(info.filename)
             if why:
-                problems.append(
-                    Problem(where, f"unsafe path in the .zip: {info.filename!r} {why}")
-                )
+                problems.append(Problem(where, f"unsafe path in the .zip: {info.filename!r} {why}"))
             elif stat.S_ISLNK(info.external_attr >> 16):
                 problems.append(Problem(where, "a link inside the .zip; links are not followed"))
         if problems:
@@ -293,7 +295,7 @@ def _open_zip(path: Path) -> Bundle:
 
 
 def _case_prefix(names: list[str]) -> str | None:
-    """"" when the case file is at the top of the .zip, "folder/" when the .zip holds one folder
+    """ "" when the case file is at the top of the .zip, "folder/" when the .zip holds one folder
     with the case file at its top, None when there is no case file."""
     if any(n in CASE_NAMES for n in names):
         return ""

@@ -23,7 +23,8 @@ from engine.evidence.textfind import (
     normal,
     parse_timestamp,
 )
-from engine.rules.program import Extract, Type
+from engine.model import Type
+from engine.rules.program import Extract
 
 __all__ = ["Context", "extract_attribute"]
 
@@ -56,7 +57,7 @@ def extract_attribute(spec: Extract, type_: Type, ctx: Context) -> ReadAttribute
     if found is None:
         return None
     value, confidence, source, region = found
-    note, args = "", ()
+    note, args = "", tuple[tuple[str, str], ...]()
     if isinstance(source, tuple):  # (note key, its values): what was seen, not read
         note, args = source
         source = ""
@@ -100,16 +101,16 @@ def _alias(options: dict[str, Any], type_: Type, ctx: Context) -> _Result | None
     candidates: list[tuple[Any, float, TextLine]] = []
     if labels:
         for rest, line, certainty in after_label(ctx.lines, labels):
-            for _, _, canonical in find_words(rest, words)[:1]:
-                candidates.append((canonical, line.confidence * certainty, line))
+            for _, _, hit in find_words(rest, words)[:1]:
+                candidates.append((hit, line.confidence * certainty, line))
     if not candidates:
         for line in ctx.lines:
-            for _, _, canonical in find_words(normal(line.text), words):
-                candidates.append((canonical, line.confidence, line))
+            for _, _, hit in find_words(normal(line.text), words):
+                candidates.append((hit, line.confidence, line))
     if not candidates:  # a name with one character misread
         for line in ctx.lines:
-            for canonical in near_words(normal(line.text), words):
-                candidates.append((canonical, line.confidence * _NEAR, line))
+            for near in near_words(normal(line.text), words):
+                candidates.append((near, line.confidence * _NEAR, line))
     return _best(candidates)
 
 

@@ -98,11 +98,19 @@ class Reading:
             "pages": self.pages,
             "attributes": {a.name: a.as_json() for a in self.attributes},
             "text": [
-                {"text": ln.text, "confidence": round(ln.confidence, 3), "region": ln.region.as_json()}
+                {
+                    "text": ln.text,
+                    "confidence": round(ln.confidence, 3),
+                    "region": ln.region.as_json(),
+                }
                 for ln in self.lines
             ],
             "stamps": [
-                {"shape": s.shape, "confidence": round(s.confidence, 3), "region": s.region.as_json()}
+                {
+                    "shape": s.shape,
+                    "confidence": round(s.confidence, 3),
+                    "region": s.region.as_json(),
+                }
                 for s in self.stamps
             ],
             "seconds": round(self.seconds, 3),

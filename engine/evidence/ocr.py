@@ -37,7 +37,5 @@ def ocr_page(page: Any, number: int, *, threads: int = -1) -> list[TextLine]:
         )
         (x0, y0), (x1, y1) = box[0], box[1]  # top left, top right
         angle = math.degrees(math.atan2(y1 - y0, x1 - x0)) if x1 != x0 else 0.0
-        lines.append(
-            TextLine(text=str(text), confidence=float(score), region=region, angle=angle)
-        )
+        lines.append(TextLine(text=str(text), confidence=float(score), region=region, angle=angle))
     return lines

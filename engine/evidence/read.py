@@ -25,7 +25,10 @@ EXTRA_MODULES = {
     "cv2": "opencv-python",
     "pypdfium2": "pypdfium2",
 }
-INSTALL_HINT = "install the evidence extra: pip install 'adjudicate[evidence]' (in a checkout: pip install -e '.[evidence]')"
+INSTALL_HINT = (
+    "install the evidence extra: pip install 'adjudicate[evidence]' "
+    "(in a checkout: pip install -e '.[evidence]')"
+)
 _TEXT_EXTRACTORS = frozenset({"alias", "labelled", "copy_number", "keywords", "chat_messages"})
 
 

@@ -34,7 +34,11 @@ def find_stamps(page: Any, number: int) -> list[Stamp]:
 
     height, width = page.shape[:2]
     scale = min(1.0, _WORK_SIDE / max(height, width))
-    small = cv2.resize(page, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else page
+    small = (
+        cv2.resize(page, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        if scale < 1
+        else page
+    )
     mask = _red_mask(small)
     short = min(small.shape[:2])
     size = max(3, short // 80)

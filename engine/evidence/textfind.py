@@ -83,7 +83,11 @@ def _right_of(line: TextLine, lines: Sequence[TextLine]) -> TextLine | None:
     best: TextLine | None = None
     for other in lines:
         r = other.region
-        if other is line or r.page != line.region.page or r.x < line.region.x + line.region.width / 2:
+        if (
+            other is line
+            or r.page != line.region.page
+            or r.x < line.region.x + line.region.width / 2
+        ):
             continue
         if abs(r.y + r.height / 2 - mid) > line.region.height / 2:
             continue
@@ -176,7 +180,7 @@ def find_words(text: str, words: dict[str, object]) -> list[tuple[int, int, obje
     return sorted(taken, key=lambda h: h[0])
 
 
-def near_words(text: str, words: dict[str, object], *, min_length: int = 5) -> list[object]:
+def near_words(text: str, words: dict[str, object], *, min_length: int = 4) -> list[object]:
     """Values of the words (of ``min_length`` or more characters) found in ``text`` with one
     character wrong, missing or extra: OCR reads "ZTO Express" as "ZTOEapress"."""
     folded = text.casefold()
@@ -186,9 +190,7 @@ def near_words(text: str, words: dict[str, object], *, min_length: int = 5) -> l
         if len(w) < min_length:
             continue
         for size in (len(w) - 1, len(w), len(w) + 1):
-            if any(
-                _within_one(folded[i : i + size], w) for i in range(0, len(folded) - size + 1)
-            ):
+            if any(_within_one(folded[i : i + size], w) for i in range(0, len(folded) - size + 1)):
                 found.append(value)
                 break
     return found

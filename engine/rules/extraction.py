@@ -25,11 +25,12 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from engine.rules.extract_specs import EXTRACTORS, LABELLED_VALUES
-from engine.model import SourceLoc
+from engine.errors import did_you_mean
+from engine.model import SourceLoc, Type
 from engine.rules.building import BuilderBase
-from engine.rules.program import AliasTable, Extract, Type
-from engine.rules.reading import bilingual, did_you_mean, merged, unknown_keys
+from engine.rules.extract_specs import EXTRACTORS, LABELLED_VALUES
+from engine.rules.program import AliasTable, Extract
+from engine.rules.reading import bilingual, merged, unknown_keys
 from engine.rules.yamlsource import LList, LMap
 
 __all__ = ["Extraction"]
@@ -95,9 +96,7 @@ class Extraction(BuilderBase):
                 continue
             spec = body["extract"]
             if not isinstance(spec, LMap):
-                self.ctx.error(
-                    body.value_loc("extract"), "extract: a mapping attribute: extractor"
-                )
+                self.ctx.error(body.value_loc("extract"), "extract: a mapping attribute: extractor")
                 continue
             extracts: list[Extract] = []
             for attr, how in spec.items():
