@@ -146,7 +146,7 @@ def test_an_evidence_kind_that_can_never_count(rules_copy: Copy) -> None:
         ("issues.yaml", "  damaged:\n", SPARE_ISSUE + "  damaged:\n"),
     )
     assert [line.split("\n")[0] for line in found] == [
-        f"{root}/evidence/kinds.yaml:154:3: L007 evidence kind 'return_tracking': rules decide "
+        f"{root}/evidence/kinds.yaml:190:3: L007 evidence kind 'return_tracking': rules decide "
         "about its items, but no rule lets one support or oppose an issue that a dispute type "
         "decides, and no other rule reads them; they can never change a ruling",
         f"{root}/issues.yaml:33:3: L006 issue 'spare' is in no dispute type's burden, so it is "

@@ -31,7 +31,8 @@ __all__ = ["Context", "extract_attribute"]
 _GARBLED_TIME = re.compile(r"[\d:：/\-. 年月日]{4,}")
 _COPY = re.compile(r"第([一二三四五六七八九十两\d]{1,3})联")
 _CODE = re.compile(r"[A-Z0-9]{8,30}")
-_STAMP_SEEN = 0.5  # a stamp candidate above this counts as a red stamp
+_STAMP_SEEN = 0.55  # a seal candidate above this counts as a red stamp
+_ABSENT = 0.88  # certainty of a value read from words that are not on the page
 _NEAR = 0.85  # certainty of a name found with one character wrong
 _UNSURE = 0.6  # certainty when the text gives two different values
 _CENTRED = 0.08  # share of the page width by which a centred line's margins may differ
@@ -196,7 +197,7 @@ def _keywords(options: dict[str, Any], type_: Type, ctx: Context) -> _Result | N
         return None
     # nothing said: as sure as the page was legible
     legible = sum(ln.confidence for ln in ctx.lines) / len(ctx.lines)
-    return options["default"], legible * 0.9, ("no_words", ()), None
+    return options["default"], legible * _ABSENT, ("no_words", ()), None
 
 
 def _chat_messages(options: dict[str, Any], type_: Type, ctx: Context) -> _Result | None:

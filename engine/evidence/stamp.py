@@ -13,8 +13,8 @@ __all__ = ["find_stamps"]
 
 _WORK_SIDE = 1200  # pages are looked at no larger than this (pixels, longer side)
 _MIN_SIDE = 0.07  # a seal spans at least this share of the page's shorter side
-_MAX_SIDE = 0.7
-_SECTORS = 48  # around the rim
+_MAX_SIDE = 0.75
+_SECTORS = 40  # around the rim
 
 
 def _red_mask(page: Any) -> Any:
@@ -77,7 +77,7 @@ def _score(mask: Any, contour: Any, cv2: Any, np: Any) -> tuple[str, float] | No
     (_, _), (rw, rh), _ = cv2.minAreaRect(hull)
     rect_fill = area / max(rw * rh, 1.0)
     aspect = max(rw, rh) / max(min(rw, rh), 1.0)
-    if circularity >= 0.82 and rect_fill < 0.9:
+    if circularity >= 0.82 and rect_fill < 0.86:  # an ellipse fills pi/4 of its box
         shape = "round" if aspect < 1.15 else "oval"
         fit = min(1.0, (circularity - 0.78) / 0.12)
     elif rect_fill >= 0.88 and aspect < 1.6:
@@ -104,6 +104,6 @@ def _score(mask: Any, contour: Any, cv2: Any, np: Any) -> tuple[str, float] | No
     density = cv2.countNonZero(cv2.bitwise_and(mask, inner)) / max(inside, 1)
     if coverage < 0.6 or density > 0.75:
         return None
-    ring = min(1.0, (coverage - 0.6) / 0.3)
+    ring = min(1.0, (coverage - 0.6) / 0.32)
     content = 1.0 if 0.02 <= density <= 0.6 else 0.4
     return shape, round(ring * fit * content, 3)

@@ -3,17 +3,17 @@ which extractor reads which attribute from the item's files (``extract:``).
 
 ```yaml
 aliases:
-  couriers:
-    title: {zh: 快递公司, en: couriers}
+  carriers:
+    title: {zh: ..., en: carriers}
     source: "..."
     names:
-      中通快递: [中通, ZTO]
+      Acme Parcel: [Acme, ACP]
 evidence_kinds:
-  signed_receipt:
+  delivery_slip:
     extract:
-      issuer: {alias: couriers}
-      signer_name: {labelled: {labels: [签收人], value: name}}
-      copy_no: copy_number
+      issuer: {alias: {table: carriers}}
+      signer: {labelled: {labels: [Signed by], value: name}}
+      copy: copy_number
 ```
 
 An extractor is written as its name alone, or as ``{name: options}``; the names and their
@@ -53,7 +53,7 @@ class Extraction(BuilderBase):
                 self.ctx.error(
                     body.value_loc("names") if "names" in body else loc,
                     f"alias table '{name}' needs names: a mapping canonical name: [other names]",
-                    "names: {中通快递: [中通, ZTO]}",
+                    "names: {Acme Parcel: [Acme, ACP]}",
                 )
                 continue
             entries: list[tuple[str, tuple[str, ...]]] = []

@@ -238,7 +238,7 @@ class Extract:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AliasTable:
-    """Names that mean the same thing (中通 = 中通快递 = ZTO), each under its canonical name."""
+    """Names that mean the same thing (Acme = Acme Parcel = ACP), each under its canonical name."""
 
     name: str
     title: Text
