@@ -23,7 +23,9 @@ __all__ = [
     "EvidenceFile",
     "Firing",
     "Order",
+    "ReadAttribute",
     "Record",
+    "Region",
     "SourceLoc",
     "Type",
 ]
@@ -132,6 +134,52 @@ class Dispute:
 class EvidenceFile:
     name: str
     sha256: str | None = None
+    # the file's type by its bytes, when a bundle held the file and its name says otherwise
+    # (a Word document named slip.jpg: "docx"); None when the name's extension is right
+    type: str | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Region:
+    """A box on a page of an evidence file, in pixels of the page as read."""
+
+    page: int  # 1-based
+    x: int
+    y: int
+    width: int
+    height: int
+
+    def as_json(self) -> dict[str, int]:
+        return {"page": self.page, "x": self.x, "y": self.y, "w": self.width, "h": self.height}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReadAttribute:
+    """One attribute of an evidence item read from one of its files (not typed in the case)."""
+
+    name: str
+    value: Any  # in the case file's form: str, int, bool, or a list of records for messages
+    confidence: float  # 0..1
+    file: str
+    extractor: str
+    source: str  # the text it came from ("" when it came from no text)
+    region: Region | None = None
+    # what was seen instead of text: a key of reading.notes in reports/messages.yaml
+    # (seal, no_seal, no_words, messages) and the values its wording uses
+    note: str = ""
+    note_args: tuple[tuple[str, str], ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "value": self.value,
+            "confidence": round(self.confidence, 3),
+            "file": self.file,
+            "extractor": self.extractor,
+            "source": self.source,
+            "region": None if self.region is None else self.region.as_json(),
+            "note": self.note,
+            "note_args": dict(self.note_args),
+        }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -145,6 +193,9 @@ class Evidence:
     # know the kinds.
     attributes: tuple[tuple[str, Any], ...] = ()
     files: tuple[EvidenceFile, ...] = ()
+    # attributes the case file leaves out, read from the item's files (a bundle); typed
+    # attributes always win, and a reading below the rules' read_confidence_min does not count
+    read: tuple[ReadAttribute, ...] = field(default=(), compare=False)
     loc: SourceLoc | None = field(default=None, compare=False)
 
     def attribute(self, name: str) -> Any:

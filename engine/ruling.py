@@ -12,6 +12,7 @@ __all__ = [
     "EvidenceFinding",
     "IssueFinding",
     "NextStep",
+    "ReadFinding",
     "Reason",
     "Ruling",
     "RulesRef",
@@ -56,21 +57,50 @@ class IssueFinding:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ReadFinding:
+    """An attribute read from one of the item's files (a bundle), and whether it counted."""
+
+    attribute: str
+    value: Any
+    file: str
+    confidence: float
+    counted: bool  # at or above the rules' read_confidence_min
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "attribute": self.attribute,
+            "value": self.value,
+            "file": self.file,
+            "confidence": round(self.confidence, 3),
+            "counted": self.counted,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EvidenceFinding:
     id: str
     admitted: bool
     valid: bool
     weight: Decimal
     reasons: tuple[Reason, ...]
+    # a bundle's item: the attributes read from its files; "unconfirmed" when it is invalid only
+    # for want of attributes read below read_confidence_min (it then counts as inconclusive)
+    read: tuple[ReadFinding, ...] = ()
+    unconfirmed: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "id": self.id,
             "admitted": self.admitted,
             "valid": self.valid,
             "weight": float(self.weight),
             "reasons": [r.as_dict() for r in self.reasons],
         }
+        if self.read:  # optional fields of ruling/1: only for items read from files
+            out["read"] = [r.as_dict() for r in self.read]
+        if self.unconfirmed:
+            out["unconfirmed"] = True
+        return out
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

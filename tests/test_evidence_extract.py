@@ -11,8 +11,9 @@ import pytest
 from conftest import ROOT
 
 from engine.evidence.extractors import Context, extract_attribute
-from engine.evidence.model import ReadAttribute, Region, Stamp, TextLine
+from engine.evidence.model import Stamp, TextLine
 from engine.evidence.textfind import chinese_number, parse_timestamp
+from engine.model import ReadAttribute, Region
 from engine.rules.loader import load_rules
 from engine.rules.program import Program
 

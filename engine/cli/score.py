@@ -9,9 +9,9 @@ from typing import Any
 
 import click
 
-from engine.cases.load import load_cases
 from engine.cli.base import engine_option, load_program, main, rules_option
 from engine.errors import AdjudicationError, CaseFileError, EngineError
+from engine.evidence.case import load_cases_with_bundles
 from engine.explain.render import render_summary, render_trace
 from engine.explain.report import AUDIENCES, build_report
 from engine.explain.trace import trace_of
@@ -81,13 +81,14 @@ def score(
     report: str | None,
     audience: str,
 ) -> None:
-    """Score case files (YAML, JSON, JSON Lines, or folders of them)."""
+    """Score case files (YAML, JSON, JSON Lines, or folders of them) and bundles (a folder or
+    .zip with case.yaml and its evidence files; what the case leaves out is read from them)."""
     program = load_program(rules)
     scorer = Scorer(program, engine)  # type: ignore[arg-type]
     reports = _ReportTarget(report) if report else None
     failures = 0
     first = True
-    for item in load_cases(paths, fields=program.declared_fields()):
+    for item in load_cases_with_bundles(paths, program):
         if isinstance(item, CaseFileError):
             failures += 1
             _report_error(fmt, str(item.loc or ""), None, item)

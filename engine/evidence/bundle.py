@@ -21,7 +21,7 @@ from typing import Literal
 from engine.cases.load import parse_case
 from engine.errors import BundleError, Problem
 from engine.evidence.sniff import FileType, sniff
-from engine.model import Case, SourceLoc
+from engine.model import Case, DeclaredFields, SourceLoc
 
 __all__ = [
     "CASE_NAMES",
@@ -88,11 +88,12 @@ def is_bundle(path: str | Path) -> bool:
     return path.suffix.lower() == ".zip" and path.is_file()
 
 
-def load_bundle(path: str | Path) -> BundledCase:
-    """The case of a bundle, checked against the bundle's files."""
+def load_bundle(path: str | Path, *, fields: DeclaredFields | None = None) -> BundledCase:
+    """The case of a bundle, checked against the bundle's files (``fields``: the case fields
+    the rules declare, as for ``engine.cases.load.parse_case``)."""
     bundle = open_bundle(path)
     fmt: Literal["yaml", "json"] = "json" if bundle.case_name.endswith(".json") else "yaml"
-    case = parse_case(bundle.case_bytes, source=bundle.case_source, fmt=fmt)
+    case = parse_case(bundle.case_bytes, source=bundle.case_source, fmt=fmt, fields=fields)
     problems = check_files(bundle, case)
     if problems:
         raise BundleError(problems)

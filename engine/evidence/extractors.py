@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from engine.evidence.model import ReadAttribute, Region, Stamp, TextLine
+from engine.evidence.model import Stamp, TextLine
 from engine.evidence.textfind import (
     after_label,
     between,
@@ -23,7 +23,7 @@ from engine.evidence.textfind import (
     normal,
     parse_timestamp,
 )
-from engine.model import Type
+from engine.model import ReadAttribute, Region, Type
 from engine.rules.program import Extract
 
 __all__ = ["Context", "extract_attribute"]

@@ -1,26 +1,15 @@
-"""Frozen data types of evidence reading: where on a page, a line of text, a stamp, an attribute
-read with how sure the reader is, and the reading of one file."""
+"""Frozen data types of evidence reading: a line of text, a stamp, and the reading of one file.
+Where on a page (``Region``) and an attribute read (``ReadAttribute``) are the model's, since a
+case carries them (``engine.model``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
+from engine.model import ReadAttribute, Region
+
 __all__ = ["ReadAttribute", "Reading", "Region", "Stamp", "TextLine"]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Region:
-    """A box on a page, in pixels of the page as read (PDF pages rendered at the reader's DPI)."""
-
-    page: int  # 1-based
-    x: int
-    y: int
-    width: int
-    height: int
-
-    def as_json(self) -> dict[str, int]:
-        return {"page": self.page, "x": self.x, "y": self.y, "w": self.width, "h": self.height}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -40,35 +29,6 @@ class Stamp:
     shape: str  # round | oval | square
     confidence: float
     region: Region
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ReadAttribute:
-    """One attribute of an evidence kind proposed from a file."""
-
-    name: str
-    value: Any  # in the case file's form: str, int, bool, or a list of records for messages
-    confidence: float  # 0..1
-    file: str
-    extractor: str
-    source: str  # the text it came from ("" when it came from no text)
-    region: Region | None = None
-    # what was seen instead of text: a key of reading.notes in reports/messages.yaml
-    # (seal, no_seal, no_words, messages) and the values its wording uses
-    note: str = ""
-    note_args: tuple[tuple[str, str], ...] = ()
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "value": self.value,
-            "confidence": round(self.confidence, 3),
-            "file": self.file,
-            "extractor": self.extractor,
-            "source": self.source,
-            "region": None if self.region is None else self.region.as_json(),
-            "note": self.note,
-            "note_args": dict(self.note_args),
-        }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -7,7 +7,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from engine.evidence.model import Region, TextLine
+from engine.evidence.model import TextLine
+from engine.model import Region
 
 __all__ = ["ocr_page"]
 

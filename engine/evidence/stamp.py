@@ -7,7 +7,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from engine.evidence.model import Region, Stamp
+from engine.evidence.model import Stamp
+from engine.model import Region
 
 __all__ = ["find_stamps"]
 

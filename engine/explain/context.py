@@ -361,6 +361,8 @@ class _Context:
             said = self.scored.prepared.params.quote(requirement.unmet) if requirement else None
             unmet = said is not None and (reason.zh, reason.en) == (said.zh, said.en)
             effect = "unmet" if unmet else self._effect_of(rule, item_id)
+            if effect in ("supports", "opposes") and not finding.valid:
+                effect += "_if_valid"  # an invalid item's effect is what it would have shown
             entry: dict[str, Any] = {"effect": effect, "zh": reason.zh, "en": reason.en}
             if self.internal:
                 source = requirement if unmet else rule
@@ -381,6 +383,17 @@ class _Context:
             "attributes": [{"name": k, "value": _shown(v)} for k, v in item.attributes],
             "files": [f.name for f in item.files],
             "reasons": reasons,
+            "read": [
+                {
+                    "name": r.attribute,
+                    "value": _shown(r.value),
+                    "file": r.file,
+                    "percent": int(round(r.confidence * 100)),
+                    "counted": r.counted,
+                }
+                for r in finding.read
+            ],
+            "unconfirmed": finding.unconfirmed,
         }
         if self.internal:
             out["weight"] = _number(finding.weight)

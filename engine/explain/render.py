@@ -104,6 +104,14 @@ def render_summary(
     if substitute:
         text = said(substitute.reason)
         adjusted = {"rule": substitute.id, "zh": text.zh, "en": text.en}
+    # rules that let an item support or oppose an issue: an invalid item's reason from one of
+    # them is what it would have shown, had it been valid
+    evidential = {
+        each.id: effect.kind
+        for each in program.rules
+        for effect in each.effects
+        if effect.kind in ("supports", "opposes")
+    }
     return _render(
         "summary.txt.j2",
         folder,
@@ -111,6 +119,7 @@ def render_summary(
         reason={"zh": reason.zh, "en": reason.en},
         adjusted=adjusted,
         lang=lang,
+        evidential=evidential,
     )
 
 

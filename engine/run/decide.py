@@ -17,10 +17,19 @@ from engine.errors import EngineError
 from engine.model import Firing
 from engine.rules.program import Effect, Rule, Text
 from engine.rules.semantics import holds
-from engine.ruling import EvidenceFinding, IssueFinding, NextStep, Reason, RulesRef, Ruling
+from engine.ruling import (
+    EvidenceFinding,
+    IssueFinding,
+    NextStep,
+    ReadFinding,
+    Reason,
+    RulesRef,
+    Ruling,
+)
 from engine.run.facts import FactPlan, Prepared, singleton_bindings
 from engine.run.notices import notice_reason
 from engine.run.params import policy_timezone
+from engine.run.readings import read_min, requirement_fields
 from engine.run.results import EvidenceStatus, IssueResult
 from engine.run.values import round_money
 
@@ -51,6 +60,7 @@ class Decider:
         # texts that quote parameters are filled in per case, with the values in force for it
         self._quoting_rules = {rid for rid, r in self._reasons.items() if _quotes(r)}
         self._quoting_requirements = {rid for rid, r in self._unmet.items() if _quotes(r)}
+        self._touched = requirement_fields(program)
         self._by_kind: dict[str, dict[str, tuple[Effect, ...]]] = {}
         for rule in program.rules:
             for effect in rule.effects:
@@ -92,7 +102,12 @@ class Decider:
             valid = (
                 admitted and kind is not None and set(kind.requirements) <= met.get(item.id, set())
             )
-            out[item.id] = EvidenceStatus(admitted=admitted, valid=valid)
+            unsure = prepared.unconfirmed.get(item.id)
+            unconfirmed = False
+            if unsure and admitted and kind is not None and not valid:
+                failed = set(kind.requirements) - met.get(item.id, set())
+                unconfirmed = all(self._touched.get(rid, frozenset()) & unsure for rid in failed)
+            out[item.id] = EvidenceStatus(admitted=admitted, valid=valid, unconfirmed=unconfirmed)
         return out
 
     # ------------------------------------------------------------ issues
@@ -125,20 +140,23 @@ class Decider:
                     score=ZERO, against=ZERO, status="skipped", supporting=(), opposing=(),
                 ))  # fmt: skip
                 continue
+            lower = _decimal(self.plan.evaluate(issue.lower_bound, env))
             sides: dict[str, list[tuple[Decimal, str]]] = {"supports": [], "opposes": []}
             for side in sides:
                 for firing, effect in self._effects(firings, side):
                     key = firing.key_of(effect.target or "") or ""
-                    if effect.issue != name or not statuses[key].valid:
+                    item = statuses[key]
+                    if effect.issue != name or not (item.valid or item.unconfirmed):
                         continue
                     weight = (
                         _decimal(self.plan.evaluate(effect.weight, env)) if effect.weight else ZERO
                     )
+                    if not item.valid:  # unconfirmed readings: inconclusive at most
+                        weight = min(weight, lower)
                     sides[side].append((weight, key))
             score = max((w for w, _ in sides["supports"]), default=ZERO)
             against = max((w for w, _ in sides["opposes"]), default=ZERO)
             standard = _decimal(self.plan.evaluate(issue.standard, env))
-            lower = _decimal(self.plan.evaluate(issue.lower_bound, env))
             margin = _decimal(self.plan.evaluate(issue.margin, env))
             if score > 0 and against > 0 and abs(score - against) < margin:
                 status = "contested"
@@ -317,24 +335,43 @@ class Decider:
                     )
                     weights[key] = max(weights.get(key, ZERO), weight)
         out = []
+        minimum = read_min(prepared.params.values)
+        lowest = min((r.lower_bound for r in issues), default=ZERO)
         for item in prepared.case.evidence:
             status = statuses[item.id]
             kind = self.program.kind(item.kind)
-            item_reasons = list(reasons[item.id])
-            if kind is not None:
-                for rid in kind.requirements:
-                    if rid not in met.get(item.id, set()):
-                        unmet = self._unmet[rid]
-                        if rid in self._quoting_requirements:
-                            unmet = _quoted(unmet, prepared)
-                        item_reasons.append(unmet)
+            unmet = []
+            for rid in kind.requirements if kind is not None else ():
+                if rid not in met.get(item.id, set()):
+                    text = self._unmet[rid]
+                    if rid in self._quoting_requirements:
+                        text = _quoted(text, prepared)
+                    unmet.append(text)
+            # an invalid item says first what it failed, then what it met and would have shown
+            item_reasons = [*unmet, *reasons[item.id]] if unmet else list(reasons[item.id])
+            weight = weights.get(item.id, ZERO)
+            if status.unconfirmed:
+                weight = min(weight, lowest)
+            elif not status.valid:
+                weight = ZERO
             out.append(
                 EvidenceFinding(
                     id=item.id,
                     admitted=status.admitted,
                     valid=status.valid,
-                    weight=_round_score(weights.get(item.id, ZERO)) if status.valid else ZERO,
+                    weight=_round_score(weight),
                     reasons=tuple(item_reasons),
+                    read=tuple(
+                        ReadFinding(
+                            attribute=r.name,
+                            value=r.value,
+                            file=r.file,
+                            confidence=r.confidence,
+                            counted=Decimal(str(r.confidence)) >= minimum,
+                        )
+                        for r in item.read
+                    ),
+                    unconfirmed=status.unconfirmed,
                 )
             )
         return tuple(out)

@@ -41,6 +41,7 @@ from engine.rules.schema import (
 from engine.rules.semantics import Converter, converter, holds
 from engine.run.notices import Notice
 from engine.run.params import Resolved, policy_timezone, resolve_parameters
+from engine.run.readings import file_types, read_min, read_values
 from engine.run.results import EvidenceStatus, IssueResult
 from engine.run.values import Compiled, compile_value
 
@@ -213,6 +214,8 @@ class Prepared:
     evidence: list[Fact] = field(default_factory=list)
     evidence_env: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[Notice] = field(default_factory=list)
+    # item id -> attributes read from its files below read_confidence_min (not in its facts)
+    unconfirmed: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 def _domain(obj: Any, table: Mapping[str, Type]) -> dict[str, Any]:
@@ -251,7 +254,7 @@ def prepare(plan: FactPlan, case: Case) -> Prepared:
                 Notice.of("mixed_scripts_field", field=f"{owner}.{name}", scripts=mixed)
             )
     for item in case.evidence:
-        domain = _evidence_domain(program, item, prepared.warnings, plan.evidence_wanted)
+        domain = _evidence_domain(program, item, prepared, plan.evidence_wanted)
         fields = plan.evidence_fields.get(item.kind, plan.evidence_fields[None])
         fact = _fact("evidence", item.id, domain, fields)
         _predicates(plan, "evidence", fact, domain, env)
@@ -388,13 +391,18 @@ def round_facts(
 
 
 def _evidence_domain(
-    program: Program, item: Evidence, warnings: list[Notice], wanted: frozenset[str]
+    program: Program, item: Evidence, prepared: Prepared, wanted: frozenset[str]
 ) -> dict[str, Any]:
-    file_types = tuple(file_type(f.name) for f in item.files)
+    warnings = prepared.warnings
+    types = (
+        tuple(file_type(f.name) for f in item.files)
+        if all(f.type is None for f in item.files)
+        else file_types(item, warnings)
+    )
     digests = sorted({f.sha256 for f in item.files if f.sha256})
     domain: dict[str, Any] = {
         "id": item.id, "party": item.party, "kind": item.kind, "submitted_at": item.submitted_at,
-        "file_count": len(item.files), "file_types": file_types,
+        "file_count": len(item.files), "file_types": types,
     }  # fmt: skip
     if "fingerprint" in wanted:
         domain["fingerprint"] = fingerprint(item)
@@ -424,4 +432,9 @@ def _evidence_domain(
             continue
         if value is not None:
             domain[name] = value
+    if item.read:  # attributes read from the files of a bundle; typed ones win
+        counted, unsure = read_values(item, kind, read_min(prepared.params.values), warnings)
+        domain.update(counted)
+        if unsure:
+            prepared.unconfirmed[item.id] = unsure
     return domain

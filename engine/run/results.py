@@ -13,6 +13,9 @@ __all__ = ["EvidenceStatus", "IssueResult"]
 class EvidenceStatus:
     admitted: bool
     valid: bool
+    # invalid only for want of attributes read below read_confidence_min: inconclusive, it
+    # scores its issue at the issue's lower bound until a person confirms the readings
+    unconfirmed: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
