@@ -8,7 +8,10 @@ case file. A shard is a run of those addresses:
 * a plain .jsonl file is cut into byte ranges of ``shard_cases`` lines (the planner scans it once
   for line starts, so every line keeps its number);
 * a .jsonl.gz file is one shard (gzip cannot be entered in the middle);
-* the case files of a folder are taken in name order, ``shard_cases`` files a shard.
+* the case files of a folder are taken in name order, ``shard_cases`` files a shard;
+* bundles (a local folder with case.yaml, or a .zip; ``engine.evidence.bundle``), given as
+  inputs or found in a folder, are taken in name order, ``BUNDLES_PER_SHARD`` a shard (reading
+  their files is slow).
 
 A shard's id is derived from what it covers, so the same inputs give the same ids on every run:
 that is what resuming relies on.
@@ -26,11 +29,13 @@ import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
 from engine.errors import CaseFileError, Problem
+from engine.evidence.bundle import is_bundle
 from engine.model import SourceLoc
 
 __all__ = ["Archive", "Entry", "Shard", "open_fs", "plan_archive", "read_shard"]
 
 CASE_FILES = (".yaml", ".yml", ".json")
+BUNDLES_PER_SHARD = 50
 JSONL = (".jsonl", ".jsonl.gz")
 _SCAN_CHUNK = 1 << 20
 
@@ -40,12 +45,12 @@ class Shard:
     """One unit of work: a byte range of a JSON Lines file, or a list of case files."""
 
     id: str
-    kind: Literal["jsonl", "files"]
+    kind: Literal["jsonl", "files", "bundles"]
     source: str  # the JSON Lines file, or the folder the case files are in
     first_line: int = 1  # jsonl: the number of the line at byte ``start``
     start: int = 0  # jsonl: byte offset of the first line
     stop: int = -1  # jsonl: byte offset past the last line; -1 = to the end of the file
-    files: tuple[str, ...] = ()  # files: the case files, in order
+    files: tuple[str, ...] = ()  # files: the case files, in order; bundles: the bundles
     cases: int | None = None  # inputs it holds (non-blank lines or files); None = unknown (gzip)
 
 
@@ -69,6 +74,7 @@ class Entry:
     line: int  # 1-based line in a JSON Lines file; 0 for a case file
     raw: bytes | None
     error: CaseFileError | None = None
+    bundle: bool = False  # source is a bundle: read it with engine.evidence.case
 
     @property
     def loc(self) -> SourceLoc:
@@ -107,8 +113,23 @@ def plan_archive(
     problems: list[Problem] = []
     for url in inputs:
         fs, path = open_fs(url, storage_options)
+        bundles = _bundles(fs, path)
+        for n in range(0, len(bundles), BUNDLES_PER_SHARD):
+            batch = tuple(bundles[n : n + BUNDLES_PER_SHARD])
+            label = f"bundles{n // BUNDLES_PER_SHARD:05d}"
+            shards.append(
+                Shard(
+                    id=_shard_id(url, "\n".join(batch), label=label),
+                    kind="bundles",
+                    source=url,
+                    files=batch,
+                    cases=len(batch),
+                )
+            )
+        if bundles and is_bundle(path):
+            continue
         found = list(_expand(fs, path))
-        if not found:
+        if not found and not bundles:
             hint = "give a folder of .yaml/.json case files, a .jsonl or .jsonl.gz file"
             problems.append(Problem(SourceLoc(path=url), "no case files found", hint=hint))
             continue
@@ -141,6 +162,17 @@ def plan_archive(
             seen.add(shard.id)
             unique.append(shard)
     return Archive(inputs=tuple(inputs), shards=tuple(unique))
+
+
+def _bundles(fs: Any, path: str) -> list[str]:
+    """Bundles on the local disk: ``path`` itself, or the bundles directly inside it."""
+    if not isinstance(fs, LocalFileSystem) or any(ch in path for ch in "*?["):
+        return []
+    if is_bundle(path):
+        return [str(path)]
+    if not fs.isdir(path):
+        return []
+    return sorted(str(c) for c in fs.ls(path, detail=False) if is_bundle(c))
 
 
 def _expand(fs: Any, path: str) -> Iterator[str]:
@@ -217,6 +249,10 @@ def read_shard(shard: Shard, storage_options: Mapping[str, Any] | None = None) -
     if shard.kind == "files":
         for url in shard.files:
             yield _read_file(url, storage_options)
+        return
+    if shard.kind == "bundles":
+        for path in shard.files:
+            yield Entry(source=path, line=0, raw=None, bundle=True)
         return
     yield from _read_lines(shard, storage_options)
 

@@ -226,12 +226,17 @@ def _lines(
     )
     as_of_tz = policy_timezone(scorers[-1].program) if job.as_of else None
     for entry in entries:
-        if entry.error is not None or entry.raw is None:
+        if entry.error is not None or (entry.raw is None and not entry.bundle):
             error = entry.error or CaseFileError([])
             tally.add_error("CaseFileError")
             yield error_row(None, str(error.loc or entry.loc), "CaseFileError", str(error))
             continue
-        readings = [_read(entry, fields) for fields in (declared[:1] if one_reading else declared)]
+        if entry.bundle:  # read with each program's own reading declarations and fields
+            readings = [_bundle(entry, scorer) for scorer in scorers[: 1 if one_reading else None]]
+        else:
+            readings = [
+                _read(entry, fields) for fields in (declared[:1] if one_reading else declared)
+            ]
         if job.as_of and as_of_tz is not None:
             readings = [
                 redated(read, job.as_of, as_of_tz) if isinstance(read, Case) else read
@@ -288,6 +293,13 @@ def _describe(exc: Exception) -> tuple[str, str]:
         else f"Internal{type(exc).__name__}"
     )
     return kind, str(exc) or kind
+
+
+def _bundle(entry: Entry, scorer: Scorer) -> Case | CaseFileError:
+    """A bundle's case, its files read as ``scorer``'s rules declare, or why it cannot be."""
+    from engine.evidence.case import load_cases_with_bundles
+
+    return next(iter(load_cases_with_bundles([entry.source], scorer.program)))
 
 
 def _read(entry: Entry, fields: DeclaredFields) -> Case | CaseFileError:
