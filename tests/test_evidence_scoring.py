@@ -225,3 +225,53 @@ def test_the_report_says_what_was_read_from_which_file_how_sure() -> None:
         "**This item is not valid only for want of attributes read without enough certainty: it "
         "counts as inconclusive until a person confirms them**"
     ) in lines
+
+
+def _typed_bundle(folder: Path, *, with_file: bool = True) -> Path:
+    """The sample receipt case as a bundle, every attribute typed (nothing to read)."""
+    folder.mkdir()
+    (folder / "case.yaml").write_bytes(
+        (ROOT / "casefiles" / "not-received-valid-receipt.yaml").read_bytes()
+    )
+    case = load_case(folder / "case.yaml")
+    if with_file:
+        for item in case.evidence:
+            for named in item.files:
+                (folder / named.name).write_bytes(b"\xff\xd8\xff\xe0" + b"\x00" * 32)
+    return folder
+
+
+def test_score_and_batch_take_bundles_and_report_a_broken_one(tmp_path: Path) -> None:
+    import zipfile
+
+    from click.testing import CliRunner
+
+    from engine.cli import main
+
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    good = _typed_bundle(archive / "good")
+    broken = _typed_bundle(tmp_path / "broken", with_file=False)
+    with zipfile.ZipFile(archive / "broken.zip", "w") as packed:
+        packed.write(broken / "case.yaml", "case.yaml")
+    rules = str(ROOT / "rules")
+    scored = CliRunner().invoke(main, ["score", str(good), "--rules", rules, "--format", "json"])
+    assert scored.exit_code == 0, scored.output
+    assert json.loads(scored.output)["ruling"] == "pay_seller"
+    out = tmp_path / "out"
+    batch = CliRunner().invoke(
+        main, ["batch", str(archive), "--out", str(out), "--rules", rules, "--engine", "reference",
+               "--workers", "1"],
+    )  # fmt: skip
+    assert batch.exit_code == 0, batch.output
+    rows = [
+        json.loads(line)
+        for path in sorted((out / "shards").glob("*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+    ]
+    assert [r.get("ruling") for r in rows] == [None, "pay_seller"]
+    assert rows[0]["error"]["type"] == "CaseFileError"
+    assert rows[0]["error"]["message"].startswith(
+        f"{archive}/broken.zip/case.yaml:"
+    )
+    assert "is not in the bundle" in rows[0]["error"]["message"]

@@ -35,7 +35,7 @@ from engine.model import SourceLoc
 __all__ = ["Archive", "Entry", "Shard", "open_fs", "plan_archive", "read_shard"]
 
 CASE_FILES = (".yaml", ".yml", ".json")
-BUNDLES_PER_SHARD = 50
+BUNDLES_PER_SHARD = 64  # reading a bundle's files takes seconds: small shards
 JSONL = (".jsonl", ".jsonl.gz")
 _SCAN_CHUNK = 1 << 20
 
