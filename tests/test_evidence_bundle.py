@@ -11,7 +11,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import CASEFILES
 
 from engine.errors import BundleError
 from engine.evidence import bundle as bundles
@@ -32,7 +32,7 @@ def docx() -> bytes:
 
 
 def case_text(files: str) -> str:
-    source = (ROOT / "casefiles" / "not-received-valid-receipt.yaml").read_text(encoding="utf-8")
+    source = (CASEFILES / "not-received-valid-receipt.yaml").read_text(encoding="utf-8")
     head, _, _ = source.partition("evidence:")
     return head + (
         "evidence:\n"

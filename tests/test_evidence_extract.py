@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import cache
 
 import pytest
-from conftest import ROOT
+from conftest import RULES
 
 from engine.evidence.extractors import Context, extract_attribute
 from engine.evidence.model import Stamp, TextLine
@@ -20,7 +20,7 @@ from engine.rules.program import Program
 
 @cache
 def program() -> Program:
-    return load_rules(ROOT / "rules")
+    return load_rules(RULES)
 
 
 def line(text: str, x: int, y: int, *, w: int = 0, h: int = 40, conf: float = 0.99) -> TextLine:

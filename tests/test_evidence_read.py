@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import ROOT
+from conftest import ROOT, RULES
 
 from engine.cli import main
 from engine.errors import EvidenceReadError, ReadingUnavailable
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.slow
 
 @cache
 def program() -> Program:
-    return load_rules(ROOT / "rules")
+    return load_rules(RULES)
 
 
 @cache
@@ -96,7 +96,7 @@ def test_the_command_prints_each_attribute_with_how_sure_and_where(tmp_path: Pat
     doc, data = next((d, b) for d, b in pages() if d.kind == "carrier_certificate")
     path = tmp_path / "cert.jpg"
     path.write_bytes(data)
-    rules = str(ROOT / "rules")
+    rules = str(RULES)
     result = CliRunner().invoke(
         main, ["evidence", "read", str(path), "--kind", "carrier_certificate", "--rules", rules,
                "--lang", "en"],
@@ -126,7 +126,7 @@ def test_the_command_refuses_a_kind_without_extract(tmp_path: Path) -> None:
     path.write_bytes(pages()[0][1])
     result = CliRunner().invoke(
         main,
-        ["evidence", "read", str(path), "--kind", "product_photos", "--rules", str(ROOT / "rules")],
+        ["evidence", "read", str(path), "--kind", "product_photos", "--rules", str(RULES)],
     )
     assert result.exit_code == 2
     assert result.output == (

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import RULES
 
 from engine.errors import RuleFileError
 from engine.rules.loader import load_rules
@@ -15,7 +15,7 @@ from engine.rules.loader import load_rules
 
 def rules_with(tmp_path: Path, old: str, new: str) -> Path:
     folder = tmp_path / "rules"
-    shutil.copytree(ROOT / "rules", folder)
+    shutil.copytree(RULES, folder)
     kinds = folder / "evidence" / "kinds.yaml"
     text = kinds.read_text(encoding="utf-8")
     assert old in text
@@ -30,7 +30,7 @@ def problems(folder: Path) -> str:
 
 
 def test_the_shipped_rules_read_receipts_with_the_courier_table() -> None:
-    program = load_rules(ROOT / "rules")
+    program = load_rules(RULES)
     receipt = program.kind("signed_receipt")
     assert receipt is not None
     assert [(e.attribute, e.extractor) for e in receipt.extract] == [

@@ -12,7 +12,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import CASEFILES, ROOT, RULES
 
 from engine.cases.load import load_case
 from engine.explain.render import render_summary
@@ -25,12 +25,12 @@ from engine.run.scoring import ENGINES, Scorer
 
 @cache
 def program() -> Program:
-    return load_rules(ROOT / "rules")
+    return load_rules(RULES)
 
 
 def receipt_case(**attributes: object) -> Case:
     """The valid first-copy receipt of the sample case, with only ``attributes`` typed."""
-    case = load_case(ROOT / "casefiles" / "not-received-valid-receipt.yaml")
+    case = load_case(CASEFILES / "not-received-valid-receipt.yaml")
     item = next(e for e in case.evidence if e.kind == "signed_receipt")
     item = replace(item, attributes=tuple(attributes.items()))
     return replace(case, evidence=(item,))
@@ -139,7 +139,7 @@ def test_a_word_document_named_jpg_is_not_admitted_and_the_warning_says_why() ->
 
 
 def test_an_invalid_item_lists_the_failed_requirement_first_and_what_it_would_show() -> None:
-    case = load_case(ROOT / "casefiles" / "receipt-wrong-courier.yaml")
+    case = load_case(CASEFILES / "receipt-wrong-courier.yaml")
     ruling = Scorer(program(), "reference").score(case).ruling
     summary = render_summary(ruling, program(), "en").splitlines()
     start = summary.index("  Evidence E2: admitted, invalid, weight 0.0")
@@ -160,7 +160,7 @@ def test_the_read_minimum_is_a_parameter_of_the_rules(tmp_path: Path) -> None:
     import shutil
 
     folder = tmp_path / "rules"
-    shutil.copytree(ROOT / "rules", folder)
+    shutil.copytree(RULES, folder)
     reading = folder / "evidence" / "reading.yaml"
     reading.write_text(reading.read_text(encoding="utf-8").replace("value: 0.8", "value: 0.6"))
     lowered = load_rules(folder)
@@ -187,7 +187,7 @@ def test_a_bundle_is_scored_from_its_files(tmp_path: Path) -> None:
     while doc.truth["copy_no"] != 1 or doc.truth["issuer"] != "中通快递":
         doc = docgen.receipt(rng, docgen.fonts()[0])
     (tmp_path / "slip.jpg").write_bytes(docgen.degrade(doc, rng))
-    source = (ROOT / "casefiles" / "not-received-valid-receipt.yaml").read_text(encoding="utf-8")
+    source = (CASEFILES / "not-received-valid-receipt.yaml").read_text(encoding="utf-8")
     head, _, _ = source.partition("evidence:")
     head = head.replace("recipient_name: 张伟", f"recipient_name: {doc.truth['signer_name']}")
     head = head.replace('"75312345678901"', f'"{doc.truth["tracking_no"]}"')
@@ -197,7 +197,7 @@ def test_a_bundle_is_scored_from_its_files(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     result = CliRunner().invoke(
-        main, ["score", str(tmp_path), "--rules", str(ROOT / "rules"), "--format", "json"]
+        main, ["score", str(tmp_path), "--rules", str(RULES), "--format", "json"]
     )
     assert result.exit_code == 0, result.output
     ruling = json.loads(result.output)
@@ -231,7 +231,7 @@ def _typed_bundle(folder: Path, *, with_file: bool = True) -> Path:
     """The sample receipt case as a bundle, every attribute typed (nothing to read)."""
     folder.mkdir()
     (folder / "case.yaml").write_bytes(
-        (ROOT / "casefiles" / "not-received-valid-receipt.yaml").read_bytes()
+        (CASEFILES / "not-received-valid-receipt.yaml").read_bytes()
     )
     case = load_case(folder / "case.yaml")
     if with_file:
@@ -254,7 +254,7 @@ def test_score_and_batch_take_bundles_and_report_a_broken_one(tmp_path: Path) ->
     broken = _typed_bundle(tmp_path / "broken", with_file=False)
     with zipfile.ZipFile(archive / "broken.zip", "w") as packed:
         packed.write(broken / "case.yaml", "case.yaml")
-    rules = str(ROOT / "rules")
+    rules = str(RULES)
     scored = CliRunner().invoke(main, ["score", str(good), "--rules", rules, "--format", "json"])
     assert scored.exit_code == 0, scored.output
     assert json.loads(scored.output)["ruling"] == "pay_seller"
