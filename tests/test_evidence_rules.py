@@ -75,3 +75,27 @@ def test_an_unknown_alias_table_and_attribute(tmp_path: Path) -> None:
         "value: code}}\n"
         "    ^ did you mean 'tracking_no'?"
     )
+
+
+def test_rules_diff_shows_reading_declarations(tmp_path: Path) -> None:
+    from engine.rules.diff import diff_programs
+
+    folder = rules_with(
+        tmp_path,
+        "labels: [运单号, 运单编号, 快递单号, 快件单号, 单号], value: code",
+        "labels: [运单号], value: code",
+    )
+    reading = folder / "evidence" / "reading.yaml"
+    text = reading.read_text(encoding="utf-8")
+    before, after = "中通快递: [中通, 中通速递, ZTO, ZTO Express]", "中通快递: [中通, ZTO]"
+    reading.write_text(text.replace(before, after), encoding="utf-8")
+    changes = diff_programs(load_rules(RULES), load_rules(folder))
+    assert [(c.subject, c.name, c.details) for c in changes] == [
+        ("evidence kind", "signed_receipt", (
+            "extract tracking_no: labelled(labels=('运单号', '运单编号', '快递单号', '快件单号', "
+            "'单号'), value='code') -> labelled(labels=('运单号',), value='code')",
+        )),
+        ("alias table", "couriers", (
+            "name 中通快递: 中通, 中通速递, ZTO, ZTO Express -> 中通, ZTO",
+        )),
+    ]  # fmt: skip

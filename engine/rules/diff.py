@@ -18,6 +18,7 @@ from typing import Any
 
 from engine.model import SourceLoc
 from engine.rules.program import (
+    AliasTable,
     Derived,
     DisputeType,
     Effect,
@@ -65,6 +66,7 @@ def diff_programs(old: Program, new: Program) -> tuple[Change, ...]:
     changes += _named(
         "evidence kind", old.evidence_kinds, new.evidence_kinds, _kind_fields(old, new)
     )
+    changes += _named("alias table", old.aliases, new.aliases, _alias_fields)
     changes += _named("issue", old.issues, new.issues, _issue_fields)
     preds = _predicates(old, new)
     changes += _named(
@@ -147,9 +149,16 @@ def _kind_fields(old: Program, new: Program) -> Any:
             requirement = program.requirement(rid)
             out[f"requirement {rid}"] = requirement.unmet.en if requirement else rid
         out["title"] = f"{kind.title.zh} / {kind.title.en}"
+        for extract in kind.extract:  # how an attribute is read from the item's files
+            options = ", ".join(f"{k}={v!r}" for k, v in extract.options)
+            out[f"extract {extract.attribute}"] = f"{extract.extractor}({options})"
         return out
 
     return fields
+
+
+def _alias_fields(table: AliasTable) -> dict[str, str]:
+    return {f"name {canonical}": ", ".join(others) for canonical, others in table.entries}
 
 
 def _issue_fields(issue: Issue) -> dict[str, str]:
