@@ -128,7 +128,7 @@ def section(result: dict[str, Any], command: str) -> str:
         "(held out: the extractors and the stamp detector were tuned on seed 7), every kind in "
         "turn, several layouts, six CJK fonts, rotation ±4°, blur, JPEG quality 35–90, seals "
         "over text, red elements that are not seals",
-        f"* `read_confidence_min` = {result['threshold']} (rules/evidence/reading.yaml): "
+        f"* `read_confidence_min` = {result['threshold']} (rules/parameters.yaml): "
         '"counted" is the readings at or above it',
         "",
         "| kind | attribute | pages | correct (all readings) | nothing read | counted "

@@ -161,8 +161,10 @@ def test_the_read_minimum_is_a_parameter_of_the_rules(tmp_path: Path) -> None:
 
     folder = tmp_path / "rules"
     shutil.copytree(RULES, folder)
-    reading = folder / "evidence" / "reading.yaml"
-    reading.write_text(reading.read_text(encoding="utf-8").replace("value: 0.8", "value: 0.6"))
+    params = folder / "parameters.yaml"
+    text = params.read_text(encoding="utf-8")
+    assert text.count("value: 0.8\n") == 1
+    params.write_text(text.replace("value: 0.8\n", "value: 0.6\n"), encoding="utf-8")
     lowered = load_rules(folder)
     unsure = with_read(receipt_case(), SURE[0], read("signer_name", "张伟", 0.62), SURE[2])
     ruling = Scorer(lowered, "reference").score(unsure).ruling

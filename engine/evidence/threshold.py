@@ -1,5 +1,5 @@
 """The confidence below which a read attribute does not count: the rules' parameter
-``read_confidence_min`` (rules/evidence/reading.yaml), as in force on a day."""
+``read_confidence_min`` (rules/parameters.yaml), as in force on a day."""
 
 from __future__ import annotations
 
