@@ -25,6 +25,7 @@ from engine.rules.reading import (
     read_files,
 )
 from engine.rules.rulebook import Rulebook
+from engine.rules.service import ServiceLevels
 from engine.rules.strata import assign_strata
 from engine.rules.yamlsource import LMap
 from engine.shipped import shipped
@@ -54,7 +55,7 @@ def load_rules(root: str | Path) -> Program:
     return program
 
 
-class _Builder(Declarations, Rulebook):
+class _Builder(Declarations, Rulebook, ServiceLevels):
     def build(self, root: Path) -> Program | None:
         policy = self.policy()
         self.case_fields()
@@ -65,6 +66,7 @@ class _Builder(Declarations, Rulebook):
         self.declare_dispute_types()
         derived = self.derived()
         rules = self.rules()
+        service_levels = self.service_levels()
         if self.ctx.problems or self.ctx.silent:
             return None
         self.check_requirements(rules)
@@ -104,6 +106,7 @@ class _Builder(Declarations, Rulebook):
             issue_stratum=strata_info.issue,
             files=files,
             case_fields=tuple(self.declared.values()),
+            service_levels=service_levels,
         )
 
     def check_requirements(self, rules: list[Rule]) -> None:
