@@ -2,8 +2,9 @@
 
 ``main`` is the ``adjudicate`` group (engine.cli.base); each module adds its commands: ``score``
 (engine.cli.score), ``rules ...`` (engine.cli.rules), ``batch`` and ``impact``
-(engine.cli.batch), ``serve`` (engine.cli.serve). Exit codes: 0 ok; 1 a finding; 2 bad input or
-usage; each library error carries its own (``engine.errors``).
+(engine.cli.batch), ``serve`` (engine.cli.serve), ``users ...`` (engine.cli.users). Exit
+codes: 0 ok; 1 a finding; 2 bad input or usage; each library error carries its own
+(``engine.errors``).
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ from collections.abc import Iterable
 
 import click
 
-from engine.cli import batch, rules, score, serve
+from engine.cli import batch, rules, score, serve, users
 from engine.cli.base import main
 
 __all__ = ["main", "run"]
 
-_COMMANDS = (batch, rules, score, serve)  # imported for the commands they add to ``main``
+_COMMANDS = (batch, rules, score, serve, users)  # imported for the commands they add to ``main``
 
 
 def run(argv: Iterable[str] | None = None) -> int:
