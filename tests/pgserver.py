@@ -45,7 +45,9 @@ def running_server() -> Iterator[str]:
     """A running server; yields the URL of its ``postgres`` database."""
     initdb, pg_ctl = _program("initdb"), _program("pg_ctl")
     if initdb is None or pg_ctl is None:
-        _unavailable("PostgreSQL is not installed (apt-get install -y postgresql; .ci/setup does it)")
+        _unavailable(
+            "PostgreSQL is not installed (apt-get install -y postgresql; .ci/setup does it)"
+        )
         raise AssertionError  # unreachable: skip and fail raise
     folder = Path(tempfile.mkdtemp(prefix="adj-pg-"))
     user: str | None = None

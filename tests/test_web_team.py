@@ -149,7 +149,7 @@ def test_a_claimed_case_is_decided_by_its_claimant_only(team: Any) -> None:
     assert refused.json()["error"]["message"] == (
         f"case {case} is claimed by wang: only they decide it (or release it first)"
     )
-    assert http.get(f"/v1/cases?claimed_by=wang", headers=bearer(tokens["li"])).json()[
+    assert http.get("/v1/cases?claimed_by=wang", headers=bearer(tokens["li"])).json()[
         "total"] == 1  # fmt: skip
     # li cannot release wang's claim; a senior can
     http.post(f"/v1/cases/{case}/release", headers=bearer(tokens["li"]))
@@ -241,7 +241,7 @@ def test_the_audit_log_records_who_did_what_and_cannot_be_changed(
     case = _post(http, tokens["wang"], QUALITY, source="folder/quality.yaml")["id"]
     http.get(f"/cases/{case}/report?lang=en", headers=bearer(tokens["wang"]))
     _decide(http, tokens["wang"], case, version=0)
-    log = http.get(f"/v1/audit", headers=bearer(tokens["zhou"])).json()
+    log = http.get("/v1/audit", headers=bearer(tokens["zhou"])).json()
     actions = [(e["actor"], e["action"], e["case"]) for e in reversed(log["entries"])]
     assert actions[-4:] == [
         ("wang", "login", None), ("wang", "import", case), ("wang", "view_report", case),
