@@ -15,6 +15,7 @@ desk answers them with a JSON 5xx and nothing of the request recorded.
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 from collections.abc import Iterator, Mapping
@@ -170,6 +171,17 @@ class SqliteDatabase(Database):
         with self.transaction():  # BEGIN IMMEDIATE takes the write lock: refused when read-only
             pass
 
+    def _read_only_folder(self) -> bool:
+        """Whether the file's folder cannot be written (a read-only mount, or permissions):
+        in WAL mode SQLite then cannot even open the database to read it."""
+        folder = os.path.dirname(os.path.abspath(self.path))
+        try:
+            if os.statvfs(folder).f_flag & os.ST_RDONLY:
+                return True
+        except OSError:
+            return False
+        return not os.access(folder, os.W_OK)
+
     def failure(self, exc: BaseException) -> StorageError | None:
         if not isinstance(exc, sqlite3.OperationalError | sqlite3.DatabaseError):
             return None
@@ -180,7 +192,9 @@ class SqliteDatabase(Database):
                 f"the desk's database {where} could not be written: the disk is full; nothing "
                 "of this request was recorded: free space on that disk, then try again"
             )
-        if "readonly" in reason or "read-only" in reason:
+        if "readonly" in reason or "read-only" in reason or (
+            "unable to open" in reason and self._read_only_folder()
+        ):
             return StorageError(
                 f"the desk's database {where} is read-only; nothing of this request was "
                 "recorded: let the server write the file and its folder (it keeps a -wal and "

@@ -19,6 +19,7 @@ from urllib.parse import quote, urlsplit
 import anyio.to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from engine.errors import StorageError
 from engine.web.accounts import Accounts, User
 
 __all__ = ["Auth", "BodyLimit", "SameOrigin", "SecurityHeaders", "cookie", "session_value"]
@@ -161,7 +162,11 @@ class Auth:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        allowed, user = await anyio.to_thread.run_sync(self.identify, scope)
+        try:
+            allowed, user = await anyio.to_thread.run_sync(self.identify, scope)
+        except StorageError as exc:  # the accounts cannot be read: nobody can be let in
+            await _send_error(send, exc.http_status, exc.error_type, str(exc))
+            return
         scope.setdefault("state", {})["user"] = user
         if allowed or scope["path"] in self.open_paths:
             await self.app(scope, receive, send)
