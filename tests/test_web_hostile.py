@@ -82,7 +82,7 @@ def test_a_gzip_bomb_through_import_is_one_error_read_within_the_line_limit(
         (b'{"decided_by": "x", "ruling": "refund", "ruling": "pay_seller"}',
          "body: duplicate key 'ruling'\n"
          "    remove one of them: a JSON reader would silently keep the last"),
-        ('{"decided_by": "x", "reason": "ok\\u0007", "ruling": "refund"}'.encode(),
+        (b'{"decided_by": "x", "reason": "ok\\u0007", "ruling": "refund"}',
          "body: reason: character 3 is a control character (U+0007)\n"
          "    remove it: a decision is read by people, as it is shown"),
         ('{"decided_by": "x", "reason": "退款\\u202e123", "ruling": "refund"}'.encode(),
@@ -91,7 +91,7 @@ def test_a_gzip_bomb_through_import_is_one_error_read_within_the_line_limit(
         ('{"decided_by": "王\\u200b芳"}'.encode(),
          "body: decided_by: character 2 is an invisible or direction character (U+200B)\n"
          "    remove it: a decision is read by people, as it is shown"),
-        ('{"decided_by": "x\\ud800"}'.encode(),
+        (b'{"decided_by": "x\\ud800"}',
          "body: decided_by: the text holds a lone surrogate, which is not a character\n"
          "    in JSON a \\ud800-\\udfff escape is half of a pair (\\ud83d\\ude00 is one emoji); "
          "remove it or write the character itself"),
