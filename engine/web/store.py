@@ -401,7 +401,7 @@ class Store:
         current_version, claimed_by = int(found[0]), found[1]
         latest = self._decisions(conn, case_ref)
         current = latest[-1].as_dict() if latest else None
-        if claimed_by is not None and claimed_by != user:
+        if (version is None or version == current_version) and claimed_by not in (None, user):
             return StaleDecision(
                 f"case {case_ref} is claimed by {claimed_by}: only they decide it (or release "
                 "it first)",
