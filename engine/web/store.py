@@ -25,6 +25,7 @@ from engine.cases.dump import decision_data
 from engine.errors import CaseConflict, StaleDecision
 from engine.model import Decision
 from engine.policytools.agreement import Comparison
+from engine.web.audit import AuditEntry, read_log, record
 from engine.web.db import Conn, Database, open_database
 from engine.web.migrations import MIGRATIONS, migrate
 
@@ -123,20 +124,6 @@ class StoredCase:
     def data(self) -> dict[str, Any]:
         doc: dict[str, Any] = json.loads(self.document)
         return doc
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AuditEntry:
-    id: int
-    at: str
-    actor: str | None
-    action: str
-    case_ref: int | None
-    detail: dict[str, Any]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "at": self.at, "actor": self.actor, "action": self.action,
-                "case": self.case_ref, "detail": self.detail}  # fmt: skip
 
 
 _REC = (
@@ -287,7 +274,7 @@ class Store:
                 if audit is not None:
                     detail = {"case_id": case_id, **audit}
                     actor = detail.pop("actor", None)
-                    self._audit(conn, at=imported_at, actor=actor, action="import",
+                    record(conn, at=imported_at, actor=actor, action="import",
                                 case_ref=case_ref, detail=detail)  # fmt: skip
             self._recommend(conn, case_ref, **recommendation)
         return case_ref, created
@@ -387,7 +374,7 @@ class Store:
             assert row is not None
             if audit is not None:
                 detail = {**audit, "decision": int(row[0])}
-                self._audit(conn, at=decided_at, actor=decided_by, action="decision",
+                record(conn, at=decided_at, actor=decided_by, action="decision",
                             case_ref=case_ref, detail=detail)  # fmt: skip
             return int(row[0])
 
@@ -426,7 +413,7 @@ class Store:
             row = conn.row("SELECT claimed_by FROM cases WHERE id = :id", {"id": case_ref})
             holder = str(row[0]) if row and row[0] is not None else ""
             if holder == user:
-                self._audit(conn, at=at, actor=user, action="claim", case_ref=case_ref,
+                record(conn, at=at, actor=user, action="claim", case_ref=case_ref,
                             detail={})  # fmt: skip
             return holder
 
@@ -440,7 +427,7 @@ class Store:
                 {"id": case_ref, "u": user},
             )
             if released:
-                self._audit(conn, at=at, actor=user, action="release", case_ref=case_ref,
+                record(conn, at=at, actor=user, action="release", case_ref=case_ref,
                             detail={})  # fmt: skip
             return bool(released)
 
@@ -456,45 +443,14 @@ class Store:
         detail: dict[str, Any] | None = None,
     ) -> None:
         with self.db.transaction() as conn:
-            self._audit(conn, at=at, actor=actor, action=action, case_ref=case_ref,
-                        detail=detail or {})  # fmt: skip
-
-    @staticmethod
-    def _audit(
-        conn: Conn,
-        *,
-        at: str,
-        actor: str | None,
-        action: str,
-        case_ref: int | None,
-        detail: dict[str, Any],
-    ) -> None:
-        conn.run(
-            "INSERT INTO audit (at, actor, action, case_ref, detail) "
-            "VALUES (:at, :actor, :action, :case_ref, :detail)",
-            {"at": at, "actor": actor, "action": action, "case_ref": case_ref,
-             "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True)},
-        )  # fmt: skip
+            record(conn, at=at, actor=actor, action=action, case_ref=case_ref,
+                   detail=detail or {})  # fmt: skip
 
     def audit_log(
         self, *, case_ref: int | None = None, limit: int = 100, offset: int = 0
     ) -> tuple[list[AuditEntry], int]:
         """Entries newest first (one case's, when given), and how many in all."""
-        where = "WHERE case_ref = :case_ref" if case_ref is not None else ""
-        params = {"case_ref": case_ref, "limit": limit, "offset": offset}
-        with self.db.reading() as conn:
-            rows = conn.rows(
-                f"SELECT id, at, actor, action, case_ref, detail FROM audit {where} "
-                "ORDER BY id DESC LIMIT :limit OFFSET :offset",
-                params,
-            )
-            total = conn.row(f"SELECT count(*) FROM audit {where}", params)
-        entries = [
-            AuditEntry(id=int(r[0]), at=r[1], actor=r[2], action=r[3],
-                       case_ref=None if r[4] is None else int(r[4]), detail=json.loads(r[5]))
-            for r in rows
-        ]  # fmt: skip
-        return entries, int(total[0]) if total else 0
+        return read_log(self.db, case_ref=case_ref, limit=limit, offset=offset)
 
     # ------------------------------------------------------------------ reading
 
