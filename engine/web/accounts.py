@@ -82,9 +82,9 @@ def require(user: User | None, permission: str) -> None:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Limits:
     session_seconds: int = 12 * 3600
-    window: int = 15 * 60  # failed logins are counted over this many seconds
+    window: int = 900  # failed logins are counted over this many seconds (a quarter hour)
     per_name: int = 5
-    per_client: int = 30
+    per_client: int = 25
 
 
 def _digest(secret: str) -> str:

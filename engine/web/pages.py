@@ -297,7 +297,7 @@ def page_router(desk: Desk) -> APIRouter:
     def decide(
         request: Request,
         id: CaseRef,
-        version: Annotated[str, Form(max_length=30)] = "",
+        version: Annotated[str, Form(max_length=32)] = "",
         decided_by: Annotated[str, Form(max_length=10_000)] = "",
         ruling: Annotated[str, Form(max_length=10_000)] = "",
         refund_amount: Annotated[str, Form(max_length=10_000)] = "",
