@@ -17,8 +17,15 @@
     ├── BatchError                 2    -    a batch run's output folder or cluster cannot be used
     └── DeskError                  2   500   the arbitrator's desk (engine.web)
         ├── SchemaTooNew           2    -    the database was written by a newer version
+        ├── StorageError           2   503   the database cannot be written or reached (a full
+        │                                    disk, read-only, a server down); nothing recorded
+        ├── AccountError           2   422   a user name, role or password that cannot be used
+        ├── AccessDenied           -   403   the signed-in user's role may not do this
+        ├── TooManyAttempts        -   429   too many failed logins; .retry_after seconds
         ├── UnknownCase            -   404   no case with this id on the desk
         ├── CaseConflict           -   409   a case_id already stored with other content
+        ├── StaleDecision          -   409   a decision made on an older version of the case, or
+        │                                    on a case another arbitrator has claimed; .current
         ├── BodyError              -   422   a request body that is not the JSON a route expects
         └── DecisionError          -   422   a decision that cannot be recorded; .problems
 
@@ -39,6 +46,8 @@ from pathlib import Path
 from engine.model import SourceLoc
 
 __all__ = [
+    "AccessDenied",
+    "AccountError",
     "AdjudicationError",
     "BatchError",
     "BodyError",
@@ -54,6 +63,9 @@ __all__ = [
     "ReadingUnavailable",
     "RuleFileError",
     "SchemaTooNew",
+    "StaleDecision",
+    "StorageError",
+    "TooManyAttempts",
     "UnknownCase",
     "did_you_mean",
     "source_lines",
@@ -228,6 +240,39 @@ class SchemaTooNew(DeskError):
     """The database was written by a newer version of adjudicate."""
 
 
+class StorageError(DeskError):
+    """The desk's database cannot be written or reached: a full disk, a read-only file or
+    server, a server that is down. Nothing of the request was recorded."""
+
+    http_status = 503
+
+
+class AccountError(DeskError):
+    """A user name, role, password or token that cannot be used (``adjudicate users``)."""
+
+    http_status = 422
+
+
+class AccessDenied(DeskError):
+    """The signed-in user's role does not allow this (or an appeal's first decider)."""
+
+    http_status = 403
+    error_type = "Forbidden"
+
+
+class TooManyAttempts(DeskError):
+    """Too many failed logins for one name or from one address in a short time."""
+
+    http_status = 429
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(
+            f"too many failed logins: try again in {retry_after} s (or ask an admin to reset "
+            "the password)"
+        )
+
+
 class UnknownCase(DeskError, LookupError):
     """No case with this id on the desk."""
 
@@ -250,6 +295,18 @@ class CaseConflict(DeskError):
         super().__init__(
             f"case {case_id!r} is already on the desk (id {existing}) with different content"
         )
+
+
+class StaleDecision(DeskError):
+    """A decision that would silently replace another: made on an older version of the case
+    (``.current`` is the decision now in force) or on a case another arbitrator has claimed."""
+
+    http_status = 409
+    error_type = "Conflict"
+
+    def __init__(self, message: str, current: dict[str, object] | None = None) -> None:
+        self.current = current
+        super().__init__(message)
 
 
 class BodyError(DeskError, ValueError):

@@ -213,6 +213,12 @@ class Decision:
     refund_amount: Decimal | None = None
     compensation_amount: Decimal | None = None
     decided_at: datetime | None = None
+    # optional, as the desk's export writes them: who decided, why, under which rules, and
+    # the decisions on the case before this one (oldest first)
+    decided_by: str | None = None
+    reason: str | None = None
+    rules_digest: str | None = None
+    earlier: tuple[Decision, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

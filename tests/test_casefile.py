@@ -59,6 +59,7 @@ def test_public_api() -> None:
         "iter_jsonl",
         "load_case",
         "load_cases",
+        "oversized_line",
         "parse_case",
         "parse_jsonl_line",
     ]

@@ -138,7 +138,7 @@ def test_accepting_the_recommendation_records_who_when_and_the_rules(
     assert response.status_code == 201
     decision = response.json()
     assert {k: v for k, v in decision.items() if k != "recommendation"} == {
-        "id": 1, "decided_by": "王芳", "decided_at": "2024-06-01T10:03:00+08:00",
+        "id": 1, "decided_by": "王芳", "decided_at": "2024-06-01T10:04:00+08:00",
         "ruling": "return_and_refund", "refund_amount": 299.0, "compensation_amount": 0.0,
         "reason": "", "accepted": True, "rules_digest": program.digest,
     }  # fmt: skip
@@ -153,7 +153,7 @@ def test_overriding_needs_a_reason_and_every_problem_is_named(http: TestClient) 
     assert response.status_code == 422
     assert response.json()["error"]["message"] == (
         "body: color: unknown field\n"
-        "    known: decided_by, ruling, refund_amount, compensation_amount, reason\n"
+        "    known: decided_by, version, ruling, refund_amount, compensation_amount, reason\n"
         "body: decided_by: required field is missing\n"
         "    who decides: your name\n"
         "body: ruling: 'refnd' is not one of refund, partial_refund, return_and_refund, exchange,"

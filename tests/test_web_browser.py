@@ -16,10 +16,11 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import ROOT, RULES
-from webdesk import LATE, QUALITY, RECEIPT
+from webdesk import LATE, PASSWORD, QUALITY, RECEIPT, add_team
 
 pytestmark = pytest.mark.slow  # a real subprocess, server, browser or cluster
 
@@ -43,6 +44,17 @@ def _free_port() -> int:
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
     """`adjudicate serve` on a free loopback port with a fresh database; its base URL."""
+    yield from _serve(tmp_path)
+
+
+@pytest.fixture
+def team_server(tmp_path: Path) -> Iterator[str]:
+    """The same, on a database with accounts (tests/webdesk.py's team)."""
+    add_team(tmp_path / "desk.sqlite3")
+    yield from _serve(tmp_path)
+
+
+def _serve(tmp_path: Path) -> Iterator[str]:
     port = _free_port()
     log = (tmp_path / "serve.log").open("w")
     command = [sys.executable, "-m", "engine.cli", "serve", "--rules", str(RULES),
@@ -56,7 +68,7 @@ def server(tmp_path: Path) -> Iterator[str]:
             if process.poll() is not None:
                 break
             try:
-                with urllib.request.urlopen(base + "/v1/rules", timeout=2) as response:
+                with urllib.request.urlopen(base + "/health", timeout=2) as response:
                     if response.status == 200:
                         break
             except OSError:
@@ -76,6 +88,7 @@ def server(tmp_path: Path) -> Iterator[str]:
         log.close()
 
 
+@pytest.mark.slow
 def test_an_arbitrator_imports_opens_and_overrides_a_case(server: str, tmp_path: Path) -> None:
     browser_path = _chromium()
     sync_api = pytest.importorskip("playwright.sync_api")
@@ -132,3 +145,74 @@ def test_an_arbitrator_imports_opens_and_overrides_a_case(server: str, tmp_path:
             browser.close()
     for name in ("web-queue.png", "web-case.png"):
         assert (shots / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+FLAGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]  # fmt: skip
+
+
+def _log_in(browser: Any, base: str, name: str) -> Any:
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page.goto(base + "/?lang=en")
+    page.wait_for_url("**/login?next=*")
+    page.locator("#login input[name=name]").fill(name)
+    page.locator("#login input[name=password]").fill(PASSWORD)
+    page.locator("#login button[type=submit]").click()
+    page.wait_for_url(base + "/?lang=en")
+    assert page.locator("#user").inner_text().startswith(name)
+    return page
+
+
+@pytest.mark.slow
+def test_two_arbitrators_log_in_claim_and_collide(team_server: str, tmp_path: Path) -> None:
+    browser_path = _chromium()
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=browser_path, args=FLAGS)
+        try:
+            wang = _log_in(browser, team_server, "wang")  # arbitrator
+            zhao = _log_in(browser, team_server, "zhao")  # senior, another browser profile
+
+            wang.locator("#import input[type=file]:not([webkitdirectory])").set_input_files(
+                [str(QUALITY), str(RECEIPT)]
+            )
+            wang.locator("#import button[type=submit]").click()
+            wang.wait_for_url("**/import")
+            assert wang.locator("#imported li").count() == 2
+
+            # wang claims the quality case; zhao sees the claim and cannot decide it
+            wang.goto(team_server + "/?lang=en")
+            wang.get_by_role("link", name="TB-2024-000305").click()
+            wang.locator("#claim-button").click()
+            assert wang.locator("#claimed-by").inner_text() == "wang"
+            quality = wang.url
+            zhao.goto(quality)
+            assert zhao.locator("#claimed-by").inner_text() == "wang"
+            zhao.locator("#accept").click()
+            assert "is claimed by wang: only they decide it" in zhao.locator(
+                "#problems").inner_text()  # fmt: skip
+
+            # both open the receipt case at version 0; wang decides first, zhao's is stale
+            wang.goto(team_server + "/?lang=en")
+            wang.get_by_role("link", name="TB-2024-000101").click()
+            zhao.goto(wang.url)
+            wang.locator("#accept").click()
+            assert "wang" in wang.locator("#decisions tbody tr").first.inner_text()
+            form = zhao.locator("#decide")
+            form.locator("select[name=ruling]").select_option("refund")
+            form.locator("input[name=refund_amount]").fill("10.00")
+            form.locator("textarea[name=reason]").fill("买家未收到")
+            form.locator("#override").click()
+            assert "has changed since version 0: it is at version 1" in zhao.locator(
+                "#problems").inner_text()  # fmt: skip
+            assert zhao.locator("#decisions tbody tr").count() == 1  # wang's, shown to zhao
+
+            # logging out ends wang's session; zhao's goes on
+            wang.locator("nav form button").click()
+            wang.wait_for_url("**/login")
+            wang.goto(team_server + "/?lang=en")
+            assert "/login?next=" in wang.url
+            zhao.goto(team_server + "/?lang=en")
+            assert zhao.locator("#cases tbody tr").count() == 2
+        finally:
+            browser.close()

@@ -14,13 +14,15 @@ from engine.cases.load import iter_jsonl, load_cases
 from engine.errors import SchemaTooNew
 from engine.model import Case
 from engine.policytools.agreement import agreement, compare
-from engine.web.store import MIGRATIONS, Store, migrate
+from engine.web.db import SqliteDatabase
+from engine.web.migrations import MIGRATIONS, migrate
+from engine.web.store import Store
 
 
 def test_a_new_database_has_every_migration_and_runs_in_wal_mode(tmp_path: Path) -> None:
     Store(tmp_path / "desk.sqlite3")
     with sqlite3.connect(tmp_path / "desk.sqlite3") as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 3
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
     assert {"cases", "recommendations", "decisions", "decisions_by_case"} <= tables
@@ -28,16 +30,19 @@ def test_a_new_database_has_every_migration_and_runs_in_wal_mode(tmp_path: Path)
 
 def test_an_older_database_is_migrated_and_keeps_its_cases(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
+    assert migrate(SqliteDatabase(path), upto=2) == 2
     with sqlite3.connect(path) as conn:
-        assert migrate(conn, upto=1) == 1
         conn.execute(
             "INSERT INTO cases (case_id, platform, dispute_type, claimed_amount, document, "
-            "source, imported_at) VALUES ('TB-1', 'taobao', 'quality', '1.00', '{}', 'x', 'now')"
+            "source, imported_at) VALUES ('TB-1', 'taobao', 'quality', '1.00', "
+            "'{\"order\": {\"order_id\": \"301\"}}', 'x', 'now')"
         )
     Store(path)
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
-        assert conn.execute("SELECT case_id FROM cases").fetchall() == [("TB-1",)]
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert conn.execute("SELECT case_id, version, order_key FROM cases").fetchall() == [
+            ("TB-1", 0, "taobao:301")
+        ]
 
 
 def test_a_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
@@ -47,7 +52,7 @@ def test_a_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SchemaTooNew) as error:
         Store(path)
     assert str(error.value) == (
-        "the database has schema version 7, newer than this adjudicate knows (2): open it with "
+        "the database has schema version 7, newer than this adjudicate knows (3): open it with "
         "the version that wrote it, or a newer one"
     )
 
@@ -96,8 +101,11 @@ def test_the_export_reads_back_as_archived_decisions_and_rescoring_gives_the_agr
     overridden = decisions["TB-2024-000305"]
     assert overridden is not None and overridden.ruling == "refund"
     assert str(overridden.refund_amount) == "299" and str(overridden.decided_at) == (
-        "2024-06-01 10:09:00+08:00"
+        "2024-06-01 10:13:00+08:00"
     )
+    assert (overridden.decided_by, overridden.reason, overridden.rules_digest) == (
+        "李雷", "卖家承认质量问题，买家无需退货", program.digest,
+    )  # fmt: skip
 
     # re-scoring the archive: one of three decisions differs from the recommendation
     scorer = scorers["reference"]

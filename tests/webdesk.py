@@ -41,3 +41,29 @@ def post_case(http: TestClient, path: Path) -> dict[str, Any]:
     assert response.status_code in (200, 201), response.text
     data: dict[str, Any] = response.json()
     return data
+
+
+PASSWORD = "correct horse battery"
+TEAM = (("wang", "arbitrator"), ("li", "arbitrator"), ("zhao", "senior"), ("qian", "senior"),
+        ("sun", "policy"), ("zhou", "admin"))  # fmt: skip
+
+
+def add_team(db: str | Path, team: tuple[tuple[str, str], ...] = TEAM) -> dict[str, str]:
+    """Accounts for ``team`` in the desk's database ``db``; their API tokens, by name."""
+    from engine.web.accounts import Accounts
+    from engine.web.store import Store
+
+    store = Store(db)
+    try:
+        accounts = Accounts(store.db)
+        tokens = {}
+        for name, role in team:
+            accounts.add(name, role, PASSWORD)
+            tokens[name] = accounts.new_token(name)
+        return tokens
+    finally:
+        store.close()
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}

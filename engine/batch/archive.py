@@ -28,6 +28,9 @@ from typing import Any, Literal
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
+from engine.cases.checks import MAX_CASE_BYTES
+from engine.cases.lines import bounded_lines
+from engine.cases.load import oversized_line
 from engine.errors import CaseFileError, Problem
 from engine.evidence.bundle import is_bundle
 from engine.model import SourceLoc
@@ -275,10 +278,13 @@ def _read_lines(shard: Shard, storage_options: Mapping[str, Any] | None) -> Iter
             if shard.start:
                 stream.seek(shard.start)
             position = shard.start
-            for raw in stream:
+            for raw, size in bounded_lines(stream, MAX_CASE_BYTES):
                 line += 1
-                position += len(raw)
-                if raw.strip():
+                position += size
+                if raw is None:  # never held whole: a bomb's line costs at most the limit
+                    error = oversized_line(shard.source, line, size)
+                    yield Entry(source=shard.source, line=line, raw=None, error=error)
+                elif raw.strip():
                     yield Entry(source=shard.source, line=line, raw=raw)
                 if 0 <= shard.stop <= position:
                     break

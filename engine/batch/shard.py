@@ -266,16 +266,35 @@ def _lines(
                 return explained.explain(case, old, new, params)
 
             row = compare_rulings(case, old, new, responsible)
-            tally.add(case, row)
-            yield jsonl_row(row)
+            line, written = _row_or_error(case, entry, row)
+            if written:
+                tally.add(case, row)
+            else:
+                tally.add_error("InternalJSONEncodeError")
+            yield line
             continue
         result = _try_score(scorers[0], case)
         if isinstance(result, Exception):
             tally.add_error(type(result).__name__)
             yield error_row(case.case_id, str(case.source or entry.loc), *_describe(result))
             continue
-        tally.add_ruling(case, result)
-        yield jsonl_row(result.as_dict())  # ruling/1, as ruling_json gives it, compact
+        line, written = _row_or_error(case, entry, result.as_dict())  # ruling/1, compact
+        if written:
+            tally.add_ruling(case, result)
+        else:
+            tally.add_error("InternalJSONEncodeError")
+        yield line
+
+
+def _row_or_error(case: Case, entry: Entry, data: Mapping[str, Any]) -> tuple[bytes, bool]:
+    """The row of ``data`` and True; if it cannot be written (text no UTF-8 writer can encode,
+    which the loader refuses before), the case's error row and False: one case never stops a
+    shard."""
+    try:
+        return jsonl_row(data), True
+    except orjson.JSONEncodeError as exc:
+        source = str(case.source or entry.loc)
+        return error_row(None, source, "InternalJSONEncodeError", f"{source}: {exc}"), False
 
 
 def _try_score(scorer: Scorer, case: Case) -> Any:

@@ -357,6 +357,14 @@ _DECISION: _Spec = {
     "refund_amount": (_amount, False),
     "compensation_amount": (_amount, False),
     "decided_at": (_time, False),
+    "decided_by": (_text, False),
+    "reason": (_text, False),
+    "rules_digest": (_text, False),
+}
+# the desk's export: the decisions before the latest, oldest first (no nesting further)
+_DECISION_WITH_EARLIER: _Spec = {
+    **_DECISION,
+    "earlier": (_list(_record(_DECISION, Decision)), False),
 }
 _CASE: _Spec = {
     "format": (_format, False),
@@ -365,7 +373,7 @@ _CASE: _Spec = {
     "order": (_record(_ORDER, Order), True),
     "dispute": (_record(_DISPUTE, Dispute), True),
     "evidence": (_evidence, False),
-    "decision": (_record(_DECISION, Decision), False),
+    "decision": (_record(_DECISION_WITH_EARLIER, Decision), False),
 }
 
 

@@ -114,7 +114,7 @@ def decision_data(decision: Decision | None) -> dict[str, Any] | None:
     """A recorded decision as casefile/1's ``decision`` field."""
     if decision is None:
         return None
-    return {
+    data: dict[str, Any] = {
         "ruling": decision.ruling,
         "refund_amount": None
         if decision.refund_amount is None
@@ -124,6 +124,12 @@ def decision_data(decision: Decision | None) -> dict[str, Any] | None:
         else _amount(decision.compensation_amount),
         "decided_at": _time(decision.decided_at),
     }
+    for name in ("decided_by", "reason", "rules_digest"):  # written only when recorded
+        if (value := getattr(decision, name)) is not None:
+            data[name] = value
+    if decision.earlier:
+        data["earlier"] = [decision_data(d) for d in decision.earlier]
+    return data
 
 
 def case_data(case: Case) -> dict[str, Any]:

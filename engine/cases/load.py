@@ -16,16 +16,21 @@ from typing import Literal
 import yaml
 
 from engine.cases.checks import MAX_CASE_BYTES, ONE_CASE, check_case
+from engine.cases.lines import bounded_lines
 from engine.cases.text import (
+    SURROGATE_HINT,
     Locate,
     Locator,
     Marks,
     decode,
+    dotted_path,
     load_json,
     load_yaml,
     located_error,
+    lone_surrogates,
+    prefixed,
 )
-from engine.errors import CaseFileError
+from engine.errors import CaseFileError, Problem
 from engine.model import Case, DeclaredFields, SourceLoc
 
 __all__ = [
@@ -33,6 +38,7 @@ __all__ = [
     "iter_jsonl",
     "load_case",
     "load_cases",
+    "oversized_line",
     "parse_case",
     "parse_jsonl_line",
 ]
@@ -90,8 +96,29 @@ def parse_case(
         data, marks = load_yaml(text, source)
     else:
         data = load_json(text, source, SourceLoc(path=source))
+        _refuse_surrogates(text, data, SourceLoc(path=source))
     locator = Locator(text, source, data, marks)
     return check_case(data, source, locator, SourceLoc(path=source, line=1), fields)
+
+
+def _refuse_surrogates(text: str, data: object, base: SourceLoc) -> None:
+    """A located error for each lone surrogate in a JSON document (see text.lone_surrogates):
+    no writer downstream could encode it, so it is refused here, like a byte that is not UTF-8."""
+    found = lone_surrogates(text, data)
+    if not found:
+        return
+    problems = []
+    for path, where, at in found:
+        loc = base
+        if at >= 0:
+            line = text.count("\n", 0, at) + 1
+            column = at - text.rfind("\n", 0, at)
+            loc = SourceLoc(path=base.path, line=(base.line or 1) + line - 1, column=column)
+        dotted = dotted_path(path)
+        what = "the field name" if where == "key" else "the text"
+        message = prefixed(dotted, f"{what} holds a lone surrogate, which is not a character")
+        problems.append(Problem(loc, message, path=dotted, hint=SURROGATE_HINT))
+    raise CaseFileError(problems)
 
 
 def load_case(path: str | Path, *, fields: DeclaredFields | None = None) -> Case:
@@ -127,8 +154,10 @@ def iter_jsonl(
             gzip.open(path, "rb") if str(path).lower().endswith(".gz") else open(path, "rb")
         )
         with stream:
-            for lineno, raw in enumerate(stream, 1):
-                if raw.strip():
+            for lineno, (raw, size) in enumerate(bounded_lines(stream, MAX_CASE_BYTES), 1):
+                if raw is None:  # never held whole: a gzip bomb's line costs at most the limit
+                    yield oversized_line(name, lineno, size)
+                elif raw.strip():
                     yield _jsonl_case(raw, name, lineno, fields)
     except (OSError, EOFError, zlib.error) as exc:
         reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
@@ -145,6 +174,14 @@ def _jsonl_case(
         return exc
 
 
+def oversized_line(source: str, line: int, size: int) -> CaseFileError:
+    """The error for line ``line`` of ``source``, ``size`` bytes long: over the limit of a case."""
+    return located_error(
+        SourceLoc(path=source, line=line),
+        f"the line is {size:,} bytes, more than a case may be ({MAX_CASE_BYTES:,})",
+    )
+
+
 def parse_jsonl_line(
     raw: bytes, *, source: str, line: int, fields: DeclaredFields | None = None
 ) -> Case:
@@ -152,10 +189,10 @@ def parse_jsonl_line(
     are located at ``source:line``."""
     loc = SourceLoc(path=source, line=line)
     if len(raw) > MAX_CASE_BYTES:
-        raise located_error(
-            loc, f"the line is {len(raw):,} bytes, more than a case may be ({MAX_CASE_BYTES:,})"
-        )
-    data = load_json(decode(raw.rstrip(b"\r\n"), source, line), source, loc)
+        raise oversized_line(source, line, len(raw))
+    text = decode(raw.rstrip(b"\r\n"), source, line)
+    data = load_json(text, source, loc)
+    _refuse_surrogates(text, data, loc)
     return case_from_data(data, source=source, locate=lambda _path: loc, fields=fields)
 
 

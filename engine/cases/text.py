@@ -289,6 +289,55 @@ def load_json(text: str, source: str, loc: SourceLoc) -> object:
     return data
 
 
+# A JSON \\uD800-\\uDFFF escape that is not half of a pair decodes to a lone surrogate: a str
+# that no UTF-8 writer (a report, a result line, a database) can encode. Only JSON can carry one
+# (the UTF-8 decoder and libyaml refuse them), so the text is searched for such an escape first.
+_LONE_ESCAPE = re.compile(
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+SURROGATE_HINT = (
+    "in JSON a \\ud800-\\udfff escape is half of a pair (\\ud83d\\ude00 is one emoji); "
+    "remove it or write the character itself"
+)
+
+
+def visible(text: str) -> str:
+    """``text`` with any lone surrogate written as its escape (\\ud800): safe to print."""
+    if _SURROGATE.search(text) is None:
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def lone_surrogates(text: str, data: object) -> list[tuple[FieldPath, str, int]]:
+    """Where ``data`` (parsed from the JSON ``text``) holds a lone surrogate: (field path,
+    "key" or "value", offset of its escape in ``text`` or -1); none for almost every text,
+    which has no such escape and is not walked."""
+    escapes = [m.start() for m in _LONE_ESCAPE.finditer(text)]
+    if not escapes:
+        return []
+    found: list[tuple[FieldPath, str, int]] = []
+    stack: list[tuple[FieldPath, object]] = [((), data)]
+    while stack:  # in document order: the n-th one found is the n-th escape in the text
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                found.append((path, "value", -1))
+        elif isinstance(value, dict):
+            children: list[tuple[FieldPath, object]] = []
+            for key, item in value.items():
+                if isinstance(key, str) and _SURROGATE.search(key):
+                    found.append((path + (visible(key),), "key", -1))
+                children.append((path + (visible(key) if isinstance(key, str) else key,), item))
+            stack.extend(reversed(children))
+        elif isinstance(value, list):
+            stack.extend(reversed([(path + (i,), item) for i, item in enumerate(value)]))
+    if len(found) == len(escapes):  # one escape each: each is located where it was written
+        found = [(path, where, at) for (path, where, _), at in zip(found, escapes, strict=True)]
+    return found
+
+
 def _reason(exc: Exception) -> str:
     return str(exc).split(";")[0] or type(exc).__name__  # no advice to call sys functions
 

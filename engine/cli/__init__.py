@@ -2,8 +2,8 @@
 
 ``main`` is the ``adjudicate`` group (engine.cli.base); each module adds its commands: ``score``
 (engine.cli.score), ``rules ...`` (engine.cli.rules), ``batch`` and ``impact``
-(engine.cli.batch), ``serve`` (engine.cli.serve), ``evidence read``
-(engine.cli.evidence). Exit codes: 0 ok; 1 a finding; 2 bad input or
+(engine.cli.batch), ``serve`` (engine.cli.serve), ``users ...`` (engine.cli.users),
+``evidence read`` (engine.cli.evidence). Exit codes: 0 ok; 1 a finding; 2 bad input or
 usage; each library error carries its own (``engine.errors``).
 """
 
@@ -13,12 +13,12 @@ from collections.abc import Iterable
 
 import click
 
-from engine.cli import batch, evidence, rules, score, serve
+from engine.cli import batch, evidence, rules, score, serve, users
 from engine.cli.base import main
 
 __all__ = ["main", "run"]
 
-_COMMANDS = (batch, evidence, rules, score, serve)  # imported for the commands they add to ``main``
+_COMMANDS = (batch, evidence, rules, score, serve, users)  # imported for the commands they add
 
 
 def run(argv: Iterable[str] | None = None) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -18,7 +19,7 @@ from engine.explain.trace import trace_of
 from engine.ruling import ruling_json
 from engine.run.scoring import Scored, Scorer
 
-__all__ = ["score"]
+__all__ = ["report_name", "score"]
 
 
 def _error_object(source: str, case_id: str | None, exc: AdjudicationError) -> dict[str, Any]:
@@ -126,6 +127,7 @@ class _ReportTarget:
         self.pattern = "{case_id}" in target
         self.folder = not self.pattern and (target.endswith(("/", os.sep)) or Path(target).is_dir())
         self.written = 0
+        self.names: dict[str, int] = {}  # report names given so far, and how often
         if not self.folder and Path(target).suffix.lower() not in self.SUFFIXES:
             raise click.UsageError(
                 f"--report {target}: name a .html or .md file, a folder (out/) or a pattern "
@@ -133,10 +135,14 @@ class _ReportTarget:
             )
 
     def path(self, case_id: str) -> Path:
-        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in case_id) or "case"
+        name = report_name(case_id)
+        taken = self.names.get(name, 0)
+        self.names[name] = taken + 1
+        if taken:  # the same case_id twice in one run: "~" never occurs in a report_name
+            name = f"{name}~{taken + 1}"
         if self.folder:
-            return Path(self.target) / f"{safe}.html"
-        return Path(self.target.replace("{case_id}", safe))
+            return Path(self.target) / f"{name}.html"
+        return Path(self.target.replace("{case_id}", name))
 
     def write(self, scorer: Scorer, scored: Scored, lang: str, audience: str) -> None:
         if self.written and not (self.folder or self.pattern):
@@ -151,6 +157,30 @@ class _ReportTarget:
         path.write_text(text, encoding="utf-8")
         self.written += 1
         click.echo(f"report: {path}", err=True)
+
+
+_NAME_MAX = 200  # bytes of a report's name; a longer one is cut and ends in a digest
+
+
+def report_name(case_id: str) -> str:
+    """A file name for the report of ``case_id``, the same id always giving the same name and
+    different ids different names (``a/b``, ``a_b`` and ``a?b`` are ``a_2fb``, ``a_5fb`` and
+    ``a_3fb``), never a path out of the folder (``..`` is ``_2e.``): letters, digits, ``-`` and
+    ``.`` (not leading) stay; every other character is ``_`` and the hex of its UTF-8 bytes."""
+    out = []
+    for at, ch in enumerate(case_id):
+        if ch.isalnum() and ch.isprintable() or ch == "-" or (ch == "." and at > 0):
+            out.append(ch)
+        else:
+            data = ch.encode("utf-8", "surrogatepass")
+            out.append("".join(f"_{byte:02x}" for byte in data))
+    name = "".join(out) or "_"
+    if len(name.encode()) > _NAME_MAX:  # a file name may have 255 bytes; room for .html
+        digest = hashlib.sha256(case_id.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        while len(name.encode()) > _NAME_MAX - 17:
+            name = name[: len(name) - max(1, (len(name.encode()) - _NAME_MAX + 17) // 3)]
+        name = f"{name}~{digest}"
+    return name
 
 
 def _report_error(fmt: str, source: str, case_id: str | None, exc: AdjudicationError) -> None:

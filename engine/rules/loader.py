@@ -26,6 +26,7 @@ from engine.rules.reading import (
     read_files,
 )
 from engine.rules.rulebook import Rulebook
+from engine.rules.service import ServiceLevels
 from engine.rules.strata import assign_strata
 from engine.rules.yamlsource import LMap
 from engine.shipped import shipped
@@ -55,7 +56,7 @@ def load_rules(root: str | Path) -> Program:
     return program
 
 
-class _Builder(Declarations, Rulebook, Extraction):
+class _Builder(Declarations, Rulebook, Extraction, ServiceLevels):
     def build(self, root: Path) -> Program | None:
         policy = self.policy()
         self.case_fields()
@@ -68,6 +69,7 @@ class _Builder(Declarations, Rulebook, Extraction):
         self.declare_dispute_types()
         derived = self.derived()
         rules = self.rules()
+        service_levels = self.service_levels()
         if self.ctx.problems or self.ctx.silent:
             return None
         self.check_requirements(rules)
@@ -108,6 +110,7 @@ class _Builder(Declarations, Rulebook, Extraction):
             files=files,
             case_fields=tuple(self.declared.values()),
             aliases=tables,
+            service_levels=service_levels,
         )
 
     def check_requirements(self, rules: list[Rule]) -> None:

@@ -317,6 +317,23 @@ class Parameter:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ServiceLevel:
+    """A deadline of the platform's own work on a case, in working days (China's calendar):
+    ``within`` working days after the case's time ``start`` (``target`` the usual, ``within``
+    the latest), for first cases, appeals or all (``cases``). The desk shows them in its queue;
+    scoring never reads them."""
+
+    name: str
+    title: Text
+    start: tuple[str, str]  # (fact, time field): ("dispute", "intervention_requested_at")
+    within: str  # a parameter of type working_days
+    target: str | None  # another, or None
+    cases: str  # "first" | "appeal" | "all"
+    source: str
+    loc: SourceLoc
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Profile:
     name: str
     title: Text
@@ -376,6 +393,7 @@ class Program:
     status_strata: tuple[tuple[str, int, int], ...]  # kind -> (admitted known at, valid known at)
     issue_stratum: int
     files: tuple[tuple[str, str], ...] = field(default=())  # (path, sha256) of every rule file
+    service_levels: tuple[ServiceLevel, ...] = ()  # the desk's deadlines
     case_fields: tuple[CaseField, ...] = ()
     aliases: tuple[AliasTable, ...] = field(default=())  # alias tables, for reading files
 

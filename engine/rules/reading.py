@@ -35,6 +35,7 @@ SECTIONS = (
     "dispute_types",
     "rules",
     "aliases",
+    "service_levels",
 )
 RULE_KEYS = ("id", "title", "source", "match", "dispute_type", "when", "then", "reason")
 THEN_KEYS = (
@@ -42,7 +43,9 @@ THEN_KEYS = (
     "reason_code", "refund", "compensation", "return_required", "return_shipping_paid_by",
     "next_step", "appealable", "warning", "substitute",
 )  # fmt: skip
-PARAM_TYPES = ("duration", "money", "number", "integer", "text", "boolean", "list")
+PARAM_TYPES = (
+    "duration", "money", "number", "integer", "text", "boolean", "list", "working_days",
+)  # fmt: skip
 ANY_KIND, ANY_ISSUE = "any", "any_issue"
 
 
@@ -216,6 +219,8 @@ def param_value_of(raw: Any, type_: Type) -> Any:
             return None
     if name == "integer":
         return raw if isinstance(raw, int) and not isinstance(raw, bool) else None
+    if name == "working_days":  # a count of working days (engine.web.deadlines counts them)
+        return raw if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0 else None
     if name == "boolean":
         return raw if isinstance(raw, bool) else None
     if name == "text":

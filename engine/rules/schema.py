@@ -34,9 +34,14 @@ BOOLEAN = Type("boolean")
 NUMBER = Type("number")
 DURATION = Type("duration")
 
+WORKING_DAYS = Type("working_days")
+
 TYPES = {
-    t.name: t for t in (TIME, MONEY, TEXT, NAME, INTEGER, BOOLEAN, NUMBER, DURATION, Type("list"))
-}
+    t.name: t
+    for t in (
+        TIME, MONEY, TEXT, NAME, INTEGER, BOOLEAN, NUMBER, DURATION, Type("list"), WORKING_DAYS,
+    )
+}  # fmt: skip
 
 PARTIES = ("buyer", "seller", "platform")
 SERVICES = ("refund_only", "return_and_refund", "exchange")

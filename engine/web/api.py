@@ -8,20 +8,23 @@ Routes are thin: each reads its input, calls the desk, and writes JSON.
 from __future__ import annotations
 
 import io
-import json
+import unicodedata
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from engine.errors import BodyError
+from engine.cases.text import SURROGATE_HINT, load_json, lone_surrogates
+from engine.errors import BodyError, CaseFileError
 from engine.explain.context import AUDIENCES
+from engine.model import SourceLoc
 from engine.ruling import RULINGS, ruling_json
+from engine.web.accounts import User, require
 from engine.web.desk import Desk
 from engine.web.store import STATUSES, StoredCase
 
-__all__ = ["YAML_TYPES", "api_router", "body_format", "case_record"]
+__all__ = ["YAML_TYPES", "actor", "api_router", "body_format", "case_record", "due_record"]
 
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 
@@ -45,6 +48,7 @@ _BAD_CASE = _error(
     "rules cannot decide (EngineError)"
 )
 _NOT_FOUND = _error("no case with this id")
+_FORBIDDEN = _error("the signed-in user's role may not do this (or the desk has no accounts)")
 
 
 def body_format(request: Request) -> Literal["yaml", "json"]:
@@ -52,8 +56,36 @@ def body_format(request: Request) -> Literal["yaml", "json"]:
     return "yaml" if content_type in YAML_TYPES else "json"
 
 
-def case_record(stored: StoredCase, *, full: bool = False, decisions: Any = ()) -> dict[str, Any]:
-    """A case on the desk as the API shows it; ``full`` adds the document and every decision."""
+def actor(request: Request) -> User | None:
+    """The signed-in user (engine.web.middleware.Auth); None on a desk without accounts."""
+    user: User | None = getattr(request.state, "user", None)
+    return user
+
+
+def due_record(desk: Desk, stored: StoredCase) -> list[dict[str, Any]]:
+    """The case's deadlines in working days, as the API and the queue show them."""
+    today = desk.today()
+    return [
+        {
+            "level": d.level,
+            "title": {"zh": d.title.zh, "en": d.title.en},
+            "from": d.start.isoformat(),
+            "days": d.days,
+            "due": d.due.isoformat(),
+            "target_days": d.target_days,
+            "target": d.target.isoformat() if d.target else None,
+            "estimated": d.estimated,
+            "overdue": stored.status == "pending" and today > d.due,
+        }
+        for d in desk.due(stored)
+    ]
+
+
+def case_record(
+    stored: StoredCase, *, full: bool = False, decisions: Any = (), desk: Desk | None = None
+) -> dict[str, Any]:
+    """A case on the desk as the API shows it; ``full`` adds the document and every decision;
+    with ``desk``, its deadlines."""
     rec = stored.recommendation
     out: dict[str, Any] = {
         "id": stored.id,
@@ -61,11 +93,15 @@ def case_record(stored: StoredCase, *, full: bool = False, decisions: Any = ()) 
         "platform": stored.platform,
         "dispute_type": stored.dispute_type,
         "status": stored.status,
+        "version": stored.version,
+        "claimed_by": stored.claimed_by,
         "source": stored.source,
         "imported_at": stored.imported_at,
         "recommendation": rec.as_dict() if rec else None,
         "decision": stored.decision.as_dict() if stored.decision else None,
     }
+    if desk is not None:
+        out["due"] = due_record(desk, stored)
     if full:
         out["case"] = stored.data()
         out["decisions"] = [d.as_dict() for d in decisions]
@@ -112,10 +148,14 @@ def api_router(desk: Desk) -> APIRouter:
         assert audience in AUDIENCES
         raw, fmt = await request.body(), body_format(request)
 
+        user = actor(request)
+
         def work() -> str:
             scored = desk.score(desk.parse(raw, source=source, fmt=fmt))
             if report is None:
                 return ruling_json(scored.ruling)
+            desk.audit(user, "view_report", case_id=scored.ruling.case_id, source=source,
+                       format=report, audience=audience)  # fmt: skip
             return desk.report(scored, fmt=report, lang=lang, audience=audience)
 
         text = await run_in_threadpool(work)
@@ -135,6 +175,7 @@ def api_router(desk: Desk) -> APIRouter:
                 "description": "the same case was already stored",
                 "content": {"application/json": _ref("CaseRecord")},
             },
+            403: _FORBIDDEN,
             409: _error("a case with this case_id is stored with other content"),
             422: _BAD_CASE,
         },
@@ -146,10 +187,14 @@ def api_router(desk: Desk) -> APIRouter:
         ] = "body",
     ) -> Response:
         raw, fmt = await request.body(), body_format(request)
+        user = actor(request)
+        _source_ok(source)
 
         def work() -> tuple[dict[str, Any], bool]:
-            imported = desk.add(desk.parse(raw, source=source, fmt=fmt), source=source)
-            return case_record(desk.case(imported.id)), imported.created
+            require(user, "import")
+            case = desk.parse(raw, source=source, fmt=fmt)
+            imported = desk.add(case, source=source, actor=user)
+            return case_record(desk.case(imported.id), desk=desk), imported.created
 
         record, created = await run_in_threadpool(work)
         return JSONResponse(
@@ -166,23 +211,27 @@ def api_router(desk: Desk) -> APIRouter:
         },
     )
     def list_cases(
+        request: Request,
         dispute_type: Annotated[str | None, Query(max_length=200)] = None,
         ruling: Annotated[Literal[RULINGS] | None, Query()] = None,  # type: ignore[valid-type]
         status: Annotated[Literal[STATUSES] | None, Query()] = None,  # type: ignore[valid-type]
         case_id: Annotated[str | None, Query(max_length=200)] = None,
+        claimed_by: Annotated[str | None, Query(max_length=200)] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         offset: Annotated[int, Query(ge=0, le=2**62)] = 0,
     ) -> dict[str, Any]:
+        require(actor(request), "view")
         cases, total = desk.store.cases(
             desk.digest,
             dispute_type=dispute_type,
             ruling=ruling,
             status=status,
             case_id=case_id,
+            claimed_by=claimed_by,
             limit=limit,
             offset=offset,
         )
-        return {"total": total, "cases": [case_record(c) for c in cases]}
+        return {"total": total, "cases": [case_record(c, desk=desk) for c in cases]}
 
     @router.get(
         "/cases/{id}",
@@ -192,9 +241,10 @@ def api_router(desk: Desk) -> APIRouter:
             404: _NOT_FOUND,
         },
     )
-    def get_case(id: Annotated[int, Path(ge=1, le=2**62)]) -> dict[str, Any]:
+    def get_case(request: Request, id: Annotated[int, Path(ge=1, le=2**62)]) -> dict[str, Any]:
+        require(actor(request), "view")
         stored = desk.case(id)
-        return case_record(stored, full=True, decisions=desk.store.decisions(id))
+        return case_record(stored, full=True, decisions=desk.store.decisions(id), desk=desk)
 
     @router.post(
         "/cases/{id}/decision",
@@ -208,14 +258,73 @@ def api_router(desk: Desk) -> APIRouter:
         },
         responses={
             201: {"description": "recorded", "content": {"application/json": _ref("Decision")}},
+            403: _error("the signed-in user's role may not decide this case (an appeal takes a "
+                        "senior who did not decide the first ruling)"),
             404: _NOT_FOUND,
+            409: _error("the case changed since the version named (error.current: the decision "
+                        "in force), or another user has claimed it"),
             422: _error("a decision that cannot be recorded (each field's problem named)"),
         },
     )
     async def decide(request: Request, id: Annotated[int, Path(ge=1, le=2**62)]) -> Response:
         fields = _json_object(await request.body())
-        decision = await run_in_threadpool(desk.decide, id, fields, source="body")
+        decision = await run_in_threadpool(
+            lambda: desk.decide(id, fields, source="body", actor=actor(request))
+        )
         return JSONResponse(decision.as_dict(), status_code=201)
+
+    @router.post(
+        "/cases/{id}/claim",
+        summary="Claim a case: one arbitrator works on it; another's decision is refused",
+        responses={
+            200: {"description": "claimed", "content": {"application/json": _ref("Claim")}},
+            403: _FORBIDDEN,
+            404: _NOT_FOUND,
+            409: _error("another user has claimed the case"),
+        },
+    )
+    def claim(request: Request, id: Annotated[int, Path(ge=1, le=2**62)]) -> dict[str, Any]:
+        return {"id": id, "claimed_by": desk.claim(id, actor(request))}
+
+    @router.post(
+        "/cases/{id}/release",
+        summary="Release a claim (your own; a senior or an admin may release anyone's)",
+        responses={
+            200: {"description": "released", "content": {"application/json": _ref("Claim")}},
+            403: _FORBIDDEN,
+            404: _NOT_FOUND,
+        },
+    )
+    def release(request: Request, id: Annotated[int, Path(ge=1, le=2**62)]) -> dict[str, Any]:
+        desk.release(id, actor(request))
+        return {"id": id, "claimed_by": desk.case(id).claimed_by}
+
+    @router.get(
+        "/me",
+        summary="The signed-in user (null on a desk without accounts)",
+        responses={200: {"description": "who", "content": {"application/json": _ref("Me")}}},
+    )
+    def me(request: Request) -> dict[str, Any]:
+        user = actor(request)
+        return {"user": None if user is None else {"name": user.name, "role": user.role}}
+
+    @router.get(
+        "/audit",
+        summary="The audit log, newest first: logins, imports, report views, claims, decisions",
+        responses={
+            200: {"description": "entries", "content": {"application/json": _ref("AuditLog")}},
+            403: _error("only an admin reads the audit log"),
+        },
+    )
+    def audit(
+        request: Request,
+        case: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        offset: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    ) -> dict[str, Any]:
+        require(actor(request), "audit")
+        entries, total = desk.store.audit_log(case_ref=case, limit=limit, offset=offset)
+        return {"total": total, "entries": [e.as_dict() for e in entries]}
 
     @router.get(
         "/rules",
@@ -232,12 +341,13 @@ def api_router(desk: Desk) -> APIRouter:
             200: {
                 "description": "one casefile/1 document a line",
                 "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
-            }
+            },
+            403: _FORBIDDEN,
         },
     )
-    def export() -> Response:
+    def export(request: Request) -> Response:
         out = io.StringIO()
-        desk.export_decisions(out)
+        desk.export_decisions(out, actor(request))
         return Response(
             out.getvalue(),
             media_type="application/x-ndjson",
@@ -248,10 +358,30 @@ def api_router(desk: Desk) -> APIRouter:
 
 
 def _json_object(raw: bytes) -> dict[str, Any]:
+    """A decision body: a JSON object, refused (located, 422) like a case body when it repeats a
+    key or holds a lone surrogate; its texts are checked for control and direction characters
+    by the desk."""
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise BodyError(f"body: invalid JSON: {str(exc).split(';')[0]}") from exc
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BodyError(f"body: not UTF-8 text: byte {exc.start + 1} cannot be decoded") from exc
+    try:
+        data = load_json(text, "body", SourceLoc(path="body"))
+    except CaseFileError as exc:
+        raise BodyError(str(exc)) from None
+    found = lone_surrogates(text, data)
+    if found:
+        path, _where, _at = found[0]
+        raise BodyError(
+            f"body: {'.'.join(map(str, path)) or 'a field'}: the text holds a lone surrogate, "
+            f"which is not a character\n    {SURROGATE_HINT}"
+        )
     if not isinstance(data, dict):
         raise BodyError("body: expected a JSON object of decision fields")
     return data
+
+
+def _source_ok(source: str) -> None:
+    """``?source=`` names a document in messages: visible characters only."""
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs") for ch in source):
+        raise BodyError("source: control or invisible characters are not allowed in a name")

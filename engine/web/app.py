@@ -4,13 +4,15 @@
 Errors are answered in one shape, ``{"error": {"type", "message", "problems"?}}``, with the
 status that says whose fault it was: 422 a bad case file or decision (the located message the
 CLI prints) or a case the rules cannot decide (the CLI's exit 2), 404 an unknown case, 409 a
-case_id stored with other content, 401 no token, 413 a body over the limit. A page gets the same
-as an HTML page.
+case_id stored with other content or a stale decision (with the decision in force), 401 no
+user or token, 403 a role that may not, 413 a body over the limit, 429 too many failed logins,
+503 a database that cannot be written (nothing recorded). A page gets the same as an HTML page.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -23,12 +25,24 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from engine.errors import AdjudicationError, Problem, UnknownCase
+from engine.errors import (
+    AccessDenied,
+    AccountError,
+    AdjudicationError,
+    Problem,
+    StaleDecision,
+    StorageError,
+    TooManyAttempts,
+    UnknownCase,
+)
 from engine.rules.program import Program
 from engine.run.scoring import EngineName
+from engine.web.accounts import Accounts, Limits
 from engine.web.api import api_router
+from engine.web.db import Database
 from engine.web.desk import Desk
-from engine.web.middleware import BodyLimit, SameOrigin, SecurityHeaders, TokenAuth
+from engine.web.middleware import Auth, BodyLimit, SameOrigin, SecurityHeaders
+from engine.web.migrations import schema_version
 from engine.web.pages import page_router, render_page
 from engine.web.schemas import components
 from engine.web.store import Store
@@ -39,6 +53,7 @@ DEFAULT_MAX_BODY = 1 << 20  # 1 MiB: a case file with its evidence is a few KiB
 DEFAULT_MAX_UPLOAD = 64 << 20  # 64 MiB: an import of a folder or an archive, through a page
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 UPLOAD_PATHS = ("/import",)
+OPEN_PATHS = ("/login", "/health")  # answered without a user
 
 
 def _version() -> str:
@@ -58,11 +73,16 @@ def _problem(problem: Problem) -> dict[str, str]:
 
 
 def _error(
-    status: int, kind: str, message: str, problems: tuple[Problem, ...] = ()
+    status: int,
+    kind: str,
+    message: str,
+    problems: tuple[Problem, ...] = (),
+    **extra: Any,
 ) -> JSONResponse:
     error: dict[str, Any] = {"type": kind, "message": message}
     if problems:
         error["problems"] = [_problem(p) for p in problems]
+    error.update(extra)
     return JSONResponse({"error": error}, status_code=status)
 
 
@@ -73,7 +93,7 @@ def _wants_page(request: Request) -> bool:
 
 def create_app(
     program: Program,
-    db_path: str | Path,
+    db: str | Path | Database,
     *,
     token: str | None = None,
     engine: EngineName = "reference",
@@ -81,13 +101,37 @@ def create_app(
     max_upload: int = DEFAULT_MAX_UPLOAD,
     allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS,
     clock: Callable[[], datetime] | None = None,
+    limits: Limits | None = None,
+    trust_proxy: bool = False,
 ) -> FastAPI:
-    """The desk over ``program`` with its records in the SQLite file ``db_path`` (created and
-    migrated as needed). ``token``: every route but the login form needs it. ``allowed_hosts``:
-    the Host names the server answers to (loopback by default, against DNS rebinding)."""
-    store = Store(db_path)
-    desk = Desk(program, store, engine=engine, clock=clock)
-    desk.refresh()  # cases imported under other rules get a recommendation under these
+    """The desk over ``program`` with its records in ``db`` (a SQLite file's path or a
+    ``postgresql://`` URL; created and migrated as needed; StorageError when it cannot be
+    written). With accounts in the database everyone logs in as a user; without, ``token`` (the
+    one-person desk's shared token) guards every route but the login form. ``allowed_hosts``:
+    the Host names the server answers to (loopback by default, against DNS rebinding).
+    ``trust_proxy``: a proxy in front says (X-Forwarded-Proto, X-Forwarded-For) whether the
+    browser used https and from where."""
+    store = Store(db)
+    try:
+        store.db.check_writable()
+        accounts = Accounts(store.db, limits)
+        if token and accounts.any():
+            raise AccountError(
+                "this desk has accounts: everyone logs in as a user, and API clients use "
+                "their own token (adjudicate users token NAME); --token is for a one-person "
+                "desk without accounts"
+            )
+        desk = Desk(program, store, engine=engine, clock=clock, accounts=accounts)
+        desk.refresh()  # cases imported under other rules get a recommendation under these
+    except BaseException:
+        store.close()
+        raise
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        store.close()
+
     app = FastAPI(
         title="adjudicate",
         version=_version(),
@@ -96,9 +140,25 @@ def create_app(
         docs_url=None,  # the interactive docs load scripts from the network; the desk loads none
         redoc_url=None,
         openapi_url="/openapi.json",
+        lifespan=lifespan,
     )
     app.state.desk = desk
     app.state.token = token
+    app.state.trust_proxy = trust_proxy
+
+    @app.get("/health", include_in_schema=False)
+    def health() -> JSONResponse:
+        """Open to anyone (a load balancer's probe): the database answers, and what it is."""
+        try:
+            with store.db.reading() as conn:
+                version = schema_version(conn)
+        except StorageError as exc:
+            return _error(503, exc.error_type, str(exc))
+        return JSONResponse(
+            {"status": "ok", "database": store.db.dialect, "schema": version,
+             "rules": program.digest}
+        )  # fmt: skip
+
     app.include_router(api_router(desk))
     app.include_router(page_router(desk))
 
@@ -113,7 +173,7 @@ def create_app(
             schema.setdefault("components", {}).setdefault("schemas", {}).update(
                 components(program)
             )
-            if token:
+            if token or accounts.any():
                 schema["components"]["securitySchemes"] = {
                     "bearer": {"type": "http", "scheme": "bearer"}
                 }
@@ -129,11 +189,18 @@ def create_app(
     @app.exception_handler(AdjudicationError)
     async def refused(request: Request, exc: AdjudicationError) -> Response:
         # each error of the tree carries its status (engine.errors): 404 for an unknown case,
-        # 409 for a conflict, 422 for a bad case file, body or decision, or an undecidable case
-        if isinstance(exc, UnknownCase) and _wants_page(request):
+        # 409 for a conflict, 422 for a bad case file, body or decision, or an undecidable case,
+        # 403 a role that may not, 429 too many logins, 503 a database that cannot be written
+        if isinstance(exc, UnknownCase | AccessDenied | StorageError) and _wants_page(request):
             return page_error(request, exc.http_status, str(exc))
         problems = getattr(exc, "problems", ())
-        return _error(exc.http_status, exc.error_type, str(exc), problems)
+        response = _error(exc.http_status, exc.error_type, str(exc), problems)
+        if isinstance(exc, StaleDecision):
+            response = _error(exc.http_status, exc.error_type, str(exc), problems,
+                              current=exc.current)  # fmt: skip
+        if isinstance(exc, TooManyAttempts):
+            response.headers["retry-after"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:
@@ -162,8 +229,9 @@ def create_app(
     # any body is read), the size limit, the origin check
     app.add_middleware(SameOrigin)
     app.add_middleware(BodyLimit, limit=max_body, uploads=max_upload, upload_paths=UPLOAD_PATHS)
-    if token:
-        app.add_middleware(TokenAuth, token=token, open_paths=("/login",))
+    app.add_middleware(
+        Auth, accounts=accounts, token=token, clock=desk.epoch, open_paths=OPEN_PATHS
+    )
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
     app.add_middleware(SecurityHeaders)
     return app

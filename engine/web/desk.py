@@ -13,9 +13,10 @@ import contextlib
 import json
 import tempfile
 import threading
+import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, Literal
@@ -23,10 +24,12 @@ from typing import IO, Any, Literal
 from engine.cases.dump import case_data
 from engine.cases.load import case_from_data, iter_jsonl, parse_case
 from engine.errors import (
+    AccessDenied,
     CaseConflict,
     CaseFileError,
     DecisionError,
     Problem,
+    StaleDecision,
     UnknownCase,
 )
 from engine.explain.report import build_report
@@ -36,7 +39,10 @@ from engine.rules.program import Program
 from engine.ruling import RULINGS
 from engine.run.params import policy_timezone
 from engine.run.scoring import EngineName, Scored, Scorer
-from engine.web.store import DecisionRecord, Recommendation, Store, StoredCase
+from engine.web.accounts import Accounts, User, require
+from engine.web.amounts import Ceiling, ceilings
+from engine.web.deadlines import Deadline, Deadlines
+from engine.web.store import DecisionRecord, Recommendation, Store, StoredCase, order_key
 
 __all__ = [
     "DECISION_FIELDS",
@@ -45,7 +51,9 @@ __all__ = [
     "Imported",
 ]
 
-DECISION_FIELDS = ("decided_by", "ruling", "refund_amount", "compensation_amount", "reason")
+DECISION_FIELDS = (
+    "decided_by", "version", "ruling", "refund_amount", "compensation_amount", "reason",
+)  # fmt: skip
 _CASE_SUFFIXES: dict[str, Literal["yaml", "json"]] = {
     ".yaml": "yaml",
     ".yml": "yaml",
@@ -88,12 +96,15 @@ class Desk:
         *,
         engine: EngineName = "reference",
         clock: Callable[[], datetime] | None = None,
+        accounts: Accounts | None = None,
     ) -> None:
         self.program = program
         self.fields = program.declared_fields()  # what a case file of these rules may add
         self.store = store
+        self.accounts = accounts or Accounts(store.db)
         self.engine = engine
         self.scorer = Scorer(program, engine)
+        self.deadlines = Deadlines(program, self.scorer.plan)
         self._lock: contextlib.AbstractContextManager[Any] = (
             threading.Lock() if engine == "durable" else contextlib.nullcontext()
         )
@@ -107,6 +118,12 @@ class Desk:
     def now(self) -> str:
         """The time now in the policy's timezone, to the second."""
         return self._clock().astimezone(self._tz).isoformat(timespec="seconds")
+
+    def epoch(self) -> float:
+        return self._clock().timestamp()
+
+    def today(self) -> date:
+        return self._clock().astimezone(self._tz).date()
 
     def rules(self) -> dict[str, Any]:
         program = self.program
@@ -130,6 +147,12 @@ class Desk:
                 for d in program.dispute_types
             ],
         }
+
+    def audit(
+        self, actor: User | None, action: str, case_ref: int | None = None, **detail: Any
+    ) -> None:
+        self.store.audit(at=self.now(), actor=actor.name if actor else None, action=action,
+                         case_ref=case_ref, detail=detail)  # fmt: skip
 
     # ------------------------------------------------------------------ scoring and reports
 
@@ -155,34 +178,40 @@ class Desk:
 
     # ------------------------------------------------------------------ importing
 
-    def add(self, case: Case, *, source: str) -> Imported:
-        """Score a case and put it on the desk (CaseConflict when its case_id is there with
-        other content)."""
+    def add(self, case: Case, *, source: str, actor: User | None = None) -> Imported:
+        """Score a case and put it on the desk with its recommendation, all or nothing
+        (CaseConflict when its case_id is there with other content)."""
+        require(actor, "import")
+        _check_text(case.case_id, "case_id", case.source or SourceLoc(path=source))
         scored = self.score(case)
         document = json.dumps(case_data(case), ensure_ascii=False)
         case_ref, created = self.store.add_case(
             case_id=case.case_id,
             platform=case.platform,
+            order_id=case.order.order_id,
             dispute_type=case.dispute.type,
             claimed_amount=case.dispute.claimed_amount,
             document=document,
             source=source,
             imported_at=self.now(),
+            recommendation=self._recommendation(scored),
+            audit={"actor": actor.name if actor else None, "source": source},
         )
-        self._recommend(case_ref, scored)
         return Imported(id=case_ref, case_id=case.case_id, source=source, created=created)
 
-    def _recommend(self, case_ref: int, scored: Scored) -> int:
-        return self.store.add_recommendation(
-            case_ref,
-            ruling=scored.ruling.as_dict(),
-            deciding_rule=scored.ruling.decided_by,
-            engine=self.engine,
-            scored_at=self.now(),
-        )
+    def _recommendation(self, scored: Scored) -> dict[str, Any]:
+        return {
+            "ruling": scored.ruling.as_dict(),
+            "deciding_rule": scored.ruling.decided_by,
+            "engine": self.engine,
+            "scored_at": self.now(),
+        }
 
     def _add_each(
-        self, items: Iterator[Case | CaseFileError], source: str | None = None
+        self,
+        items: Iterator[Case | CaseFileError],
+        source: str | None = None,
+        actor: User | None = None,
     ) -> ImportReport:
         """Add each case; ``source`` names them all (one file, one case), otherwise each is
         named by where it was read (an archive's line)."""
@@ -195,15 +224,16 @@ class Desk:
             source = source or str(item.source or item.case_id)
             try:
                 self.scorer.check(item)
-                imported.append(self.add(item, source=source))
+                imported.append(self.add(item, source=source, actor=actor))
             except (CaseFileError, CaseConflict) as exc:
                 errors.append((source, str(exc) if isinstance(exc, CaseFileError) else
                                f"{source}: {exc}"))  # fmt: skip
         return ImportReport(imported=tuple(imported), errors=tuple(errors))
 
-    def import_file(self, name: str, raw: bytes) -> ImportReport:
+    def import_file(self, name: str, raw: bytes, actor: User | None = None) -> ImportReport:
         """Import an uploaded file: one case (.yaml, .yml, .json) or an archive (.jsonl,
         .jsonl.gz). Golden expectations (*.expected.yaml) and other files are skipped."""
+        require(actor, "import")
         lower = name.lower()
         if lower.endswith(".expected.yaml") or not lower.endswith(
             (*_CASE_SUFFIXES, ".jsonl", ".jsonl.gz")
@@ -214,7 +244,9 @@ class Desk:
             with tempfile.TemporaryDirectory(prefix="adjudicate-import-") as folder:
                 path = Path(folder) / f"upload{suffix}"
                 path.write_bytes(raw)
-                return self._add_each(iter_jsonl(path, source=name, fields=self.fields))
+                return self._add_each(
+                    iter_jsonl(path, source=name, fields=self.fields), actor=actor
+                )
         fmt = _CASE_SUFFIXES[PurePosixPath(lower).suffix]
 
         def one() -> Iterator[Case | CaseFileError]:
@@ -223,7 +255,7 @@ class Desk:
             except CaseFileError as exc:
                 yield exc
 
-        return self._add_each(one(), source=name)
+        return self._add_each(one(), source=name, actor=actor)
 
     def refresh(self) -> int:
         """Score, under the current rules, every stored case that has no recommendation under
@@ -234,6 +266,9 @@ class Desk:
             self._recommend(case_ref, self.score(case))
             count += 1
         return count
+
+    def _recommend(self, case_ref: int, scored: Scored) -> int:
+        return self.store.add_recommendation(case_ref, **self._recommendation(scored))
 
     # ------------------------------------------------------------------ cases and decisions
 
@@ -247,21 +282,59 @@ class Desk:
             assert stored is not None
         return stored
 
+    def due(self, stored: StoredCase) -> tuple[Deadline, ...]:
+        """The platform's deadlines on a case, in working days (engine.web.deadlines)."""
+        return self.deadlines.of(self.stored_case(stored))
+
+    def claim(self, case_ref: int, actor: User | None) -> str:
+        """Claim a case for ``actor``; StaleDecision (409) when another user holds it."""
+        require(actor, "claim")
+        if actor is None:
+            raise AccessDenied("claiming a case needs accounts: adjudicate users add")
+        self.case(case_ref)
+        holder = self.store.claim(case_ref, actor.name, self.now())
+        if holder != actor.name:
+            raise StaleDecision(f"case {case_ref} is already claimed by {holder}")
+        return holder
+
+    def release(self, case_ref: int, actor: User | None) -> bool:
+        require(actor, "claim")
+        if actor is None:
+            raise AccessDenied("claims need accounts: adjudicate users add")
+        self.case(case_ref)
+        return self.store.release(case_ref, actor.name, self.now(),
+                                  anyone=actor.may("release_any"))  # fmt: skip
+
     def decide(
-        self, case_ref: int, fields: Mapping[str, Any], *, source: str = "decision"
+        self,
+        case_ref: int,
+        fields: Mapping[str, Any],
+        *,
+        source: str = "decision",
+        actor: User | None = None,
     ) -> DecisionRecord:
-        """Record an arbitrator's decision on a case: accept the recommendation (no ``ruling``,
-        or the recommended ruling and amounts) or override it (another ruling or amounts; a
-        ``reason`` is then required). Raises UnknownCase or DecisionError."""
+        """Record a decision on a case: accept the recommendation (no ``ruling``, or the
+        recommended ruling and amounts) or override it (another ruling or amounts; a
+        ``reason`` is then required). With accounts (``actor``) the decider is the actor, the
+        decision names the case's ``version`` it was made on, an appeal takes a senior who did
+        not decide the first ruling, and a case claimed by someone else is theirs to decide.
+        Raises UnknownCase, AccessDenied, DecisionError or StaleDecision (409)."""
+        require(actor, "decide")
         stored = self.case(case_ref)
         recommendation = stored.recommendation
         assert recommendation is not None
-        checked = _DecisionForm(source, fields, recommendation)
+        case = self.stored_case(stored)
+        if actor is not None and case.dispute.appeal is not None:
+            self._check_appeal(stored, case, actor)
+        scored = self.score(case)
+        checked = _DecisionForm(source, fields, recommendation, actor=actor)
         accepted = (checked.ruling, checked.refund, checked.compensation) == (
             recommendation.ruling,
             recommendation.refund_amount,
             recommendation.compensation_amount,
         )
+        if not accepted:
+            checked.within(ceilings(self.scorer, scored), case)
         if not accepted and not checked.reason and not checked.problems:
             checked.problem(
                 "reason",
@@ -269,37 +342,77 @@ class Desk:
                 f"say why {checked.ruling} instead of the recommended {recommendation.ruling}",
             )
         checked.raise_problems()
+        decided_by = actor.name if actor is not None else checked.decided_by
         decision_ref = self.store.add_decision(
             case_ref,
             recommendation_ref=recommendation.id,
-            decided_by=checked.decided_by,
+            decided_by=decided_by,
             decided_at=self.now(),
             ruling=checked.ruling,
             refund_amount=checked.refund,
             compensation_amount=checked.compensation,
             reason=checked.reason,
             accepted=accepted,
-        )
+            version=checked.version,
+            claim=actor is not None,
+            audit={"ruling": checked.ruling, "accepted": accepted,
+                   "version": checked.version, "rules_digest": recommendation.rules_digest},
+        )  # fmt: skip
         return next(d for d in self.store.decisions(case_ref) if d.id == decision_ref)
+
+    def _check_appeal(self, stored: StoredCase, case: Case, actor: User) -> None:
+        """An appeal is reviewed by a senior team (seed 004): only ``senior`` decides it, and
+        never who decided the first ruling (a decision on another case of the same order)."""
+        if not actor.may("decide_appeal"):
+            raise AccessDenied(
+                f"case {stored.id} is an appeal: only a senior arbitrator decides it, not "
+                f"{actor.name} ({actor.role})"
+            )
+        first = self.store.order_deciders(
+            order_key(case.platform, case.order.order_id), besides=stored.id
+        )
+        if actor.name in first:
+            raise AccessDenied(
+                f"case {stored.id} is an appeal against a ruling {actor.name} decided (order "
+                f"{case.order.order_id}): another senior arbitrator reviews it"
+            )
 
     def agreement(self) -> Agreement:
         return agreement(self.store.comparisons())
 
-    def export_decisions(self, out: IO[str]) -> int:
+    def export_decisions(self, out: IO[str], actor: User | None = None) -> int:
+        require(actor, "export")
         return self.store.export_decisions(out)
 
 
 class _DecisionForm:
     """The fields of a decision, checked; every problem collected before raising."""
 
-    def __init__(self, source: str, fields: Mapping[str, Any], rec: Recommendation) -> None:
+    def __init__(
+        self,
+        source: str,
+        fields: Mapping[str, Any],
+        rec: Recommendation,
+        *,
+        actor: User | None = None,
+    ) -> None:
         self.source = source
         self.problems: list[Problem] = []
         for key in fields:
             if key not in DECISION_FIELDS:
                 self.problem(str(key), "unknown field", f"known: {', '.join(DECISION_FIELDS)}")
-        self.decided_by = self._text(fields, "decided_by", _MAX_NAME, required=True)
-        self.reason = self._text(fields, "reason", _MAX_REASON)
+        if actor is None:  # the one-person desk: the body says who decides
+            self.decided_by = self._text(fields, "decided_by", _MAX_NAME, required=True)
+        else:
+            self.decided_by = actor.name
+            if "decided_by" in fields:
+                self.problem(
+                    "decided_by",
+                    f"the decider is the signed-in user ({actor.name}); a body cannot name it",
+                    "remove the field",
+                )
+        self.version = self._version(fields, required=actor is not None)
+        self.reason = self._text(fields, "reason", _MAX_REASON, lines=True)
         ruling = fields.get("ruling")
         if ruling is None:
             ruling = rec.ruling
@@ -313,6 +426,44 @@ class _DecisionForm:
             fields, "compensation_amount", rec.compensation_amount if same else None
         )
 
+    def _version(self, fields: Mapping[str, Any], *, required: bool) -> int | None:
+        value = fields.get("version")
+        hint = "the case's version as its page or GET /v1/cases/{id} shows it (0: no decision)"
+        if value is None:
+            if required:
+                self.problem("version", "required field is missing", hint)
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**62:
+            self.problem("version", f"expected a whole number >= 0, got {_shown(value)}", hint)
+            return None
+        return value
+
+    def within(self, allowed: Mapping[str, Ceiling], case: Case) -> None:
+        """Each amount within what the rules give the chosen ruling on this case."""
+        ceiling = allowed.get(self.ruling)
+        for field, amount, most in (
+            ("refund_amount", self.refund, ceiling.refund if ceiling else Decimal("0.00")),
+            ("compensation_amount", self.compensation,
+             ceiling.compensation if ceiling else Decimal("0.00")),
+        ):  # fmt: skip
+            if amount <= most:
+                continue
+            what = field.removesuffix("_amount")
+            if most == 0:
+                self.problem(
+                    field,
+                    f"{self.ruling} carries no {what}: the rules give it none",
+                    f"set it to 0, or choose a ruling that carries a {what}",
+                )
+            else:
+                rules = ", ".join(ceiling.rules) if ceiling else ""
+                self.problem(
+                    field,
+                    f"{amount:.2f} is more than the rules allow for {self.ruling} on case "
+                    f"{case.case_id} ({most:.2f})",
+                    f"at most {most:.2f}, as the rules compute it ({rules})",
+                )
+
     def problem(self, field: str, message: str, hint: str = "") -> None:
         loc = SourceLoc(path=self.source)
         self.problems.append(Problem(loc, f"{field}: {message}", path=field, hint=hint))
@@ -322,7 +473,12 @@ class _DecisionForm:
             raise DecisionError(self.problems)
 
     def _text(
-        self, fields: Mapping[str, Any], name: str, limit: int, required: bool = False
+        self,
+        fields: Mapping[str, Any],
+        name: str,
+        limit: int,
+        required: bool = False,
+        lines: bool = False,
     ) -> str:
         value = fields.get(name)
         if value is None or value == "":
@@ -334,6 +490,10 @@ class _DecisionForm:
             return ""
         if len(value) > limit:
             self.problem(name, f"longer than {limit} characters", "shorten it")
+            return ""
+        bad = _invisible(value, lines=lines)
+        if bad is not None:
+            self.problem(name, bad, "remove it: a decision is read by people, as it is shown")
             return ""
         text = value.strip()
         if required and not text:
@@ -365,6 +525,31 @@ class _DecisionForm:
             self.problem(name, f"amount {value} has more than two decimal places", hint)
             return Decimal("0.00")
         return amount.quantize(Decimal("0.01"))
+
+
+_ALLOWED_IN_LINES = "\n\r\t"
+
+
+def _invisible(text: str, *, lines: bool = False) -> str | None:
+    """What is wrong with a control, format (bidi, zero-width) or surrogate character in
+    ``text``, or None: such characters hide or reorder what an arbitrator reads."""
+    for at, ch in enumerate(text):
+        category = unicodedata.category(ch)
+        if category in ("Cc", "Cf", "Cs") and not (lines and ch in _ALLOWED_IN_LINES):
+            kind = {"Cc": "a control", "Cf": "an invisible or direction",
+                    "Cs": "a lone surrogate"}[category]  # fmt: skip
+            return f"character {at + 1} is {kind} character (U+{ord(ch):04X})"
+    return None
+
+
+def _check_text(text: str, field: str, loc: SourceLoc) -> None:
+    """CaseFileError for a desk key (case_id) with a control or invisible character: it is
+    shown in lists and links, and a database may refuse it (PostgreSQL refuses NUL)."""
+    bad = _invisible(text)
+    if bad is not None:
+        message = f"{field}: {bad}"
+        hint = "the desk keeps case ids of visible characters only"
+        raise CaseFileError([Problem(loc, message, path=field, hint=hint)])
 
 
 def _shown(value: object) -> str:

@@ -1,5 +1,6 @@
-"""What every request passes before a route sees it: the body size limit, the bearer token,
-and the same-origin check for requests that change something.
+"""What every request passes before a route sees it: the body size limit, who is asking (an
+account's token or session, or the one-person desk's shared token), and the same-origin check
+for requests that change something.
 
 Plain ASGI middleware (no parsing of HTTP here: the server and Starlette do that). Errors are
 JSON, ``{"error": {"type", "message"}}``, like every other error of the API; a browser asking for
@@ -11,13 +12,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from http.cookies import SimpleCookie
 from urllib.parse import quote, urlsplit
 
+import anyio.to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["BodyLimit", "SameOrigin", "SecurityHeaders", "TokenAuth", "session_value"]
+from engine.errors import StorageError
+from engine.web.accounts import Accounts, User
+
+__all__ = ["Auth", "BodyLimit", "SameOrigin", "SecurityHeaders", "cookie", "session_value"]
 
 SESSION_COOKIE = "adjudicate_session"
 _UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -93,40 +98,77 @@ class BodyLimit:
 
 
 def session_value(token: str) -> str:
-    """The login cookie's value: derived from the token, so the token itself is not stored in
-    the browser, and changing the token ends every session."""
+    """The one-person desk's login cookie: derived from the shared token, so the token itself
+    is not stored in the browser, and changing the token ends every session."""
     return hmac.new(token.encode(), b"adjudicate desk session", hashlib.sha256).hexdigest()
 
 
-class TokenAuth:
-    """Every route needs ``Authorization: Bearer <token>`` or the session cookie set by the
-    login form, except the login form itself. A page request without either is redirected to
-    the login form; anything else gets 401."""
+def cookie(scope: Scope, name: str) -> str | None:
+    jar = SimpleCookie()
+    try:
+        jar.load(_header(scope, b"cookie") or "")
+    except Exception:  # a malformed Cookie header carries no session
+        return None
+    morsel = jar.get(name)
+    return None if morsel is None else morsel.value
 
-    def __init__(self, app: ASGIApp, *, token: str, open_paths: tuple[str, ...] = ()) -> None:
-        self.app, self.open_paths = app, open_paths
-        self._token = token.encode()
-        self._session = session_value(token).encode()
 
-    def _allowed(self, scope: Scope) -> bool:
+class Auth:
+    """Who is asking, on every request but ``open_paths``: ``scope["state"]["user"]``.
+
+    With accounts (``accounts.any()``): an API token (``Authorization: Bearer adj_...``) or a
+    login session's cookie names the user; nothing else gets in. Without accounts, the
+    one-person desk: the shared ``token`` (bearer or its login cookie) when one is set, or
+    anyone on loopback when none is; the user is then None. A page request that may not come
+    in is sent to the login form; anything else gets 401."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        accounts: Accounts,
+        token: str | None,
+        clock: Callable[[], float],
+        open_paths: tuple[str, ...] = (),
+    ) -> None:
+        self.app, self.accounts, self.open_paths, self.clock = app, accounts, open_paths, clock
+        self._token = token.encode() if token else None
+        self._session = session_value(token).encode() if token else None
+
+    def identify(self, scope: Scope) -> tuple[bool, User | None]:
         auth = _header(scope, b"authorization") or ""
         scheme, _, credentials = auth.partition(" ")
-        if scheme.lower() == "bearer" and hmac.compare_digest(
-            credentials.strip().encode("latin-1"), self._token
+        bearer = credentials.strip() if scheme.lower() == "bearer" else None
+        session = cookie(scope, SESSION_COOKIE)
+        if self.accounts.any():
+            user = None
+            if bearer:
+                user = self.accounts.by_token(bearer)
+            elif session:
+                user = self.accounts.by_session(session, now=self.clock())
+            return user is not None, user
+        if self._token is None:
+            return True, None
+        if bearer is not None and hmac.compare_digest(
+            bearer.encode("latin-1", "replace"), self._token
         ):
-            return True
-        cookie = SimpleCookie()
-        try:
-            cookie.load(_header(scope, b"cookie") or "")
-        except Exception:  # a malformed Cookie header is no session
-            return False
-        morsel = cookie.get(SESSION_COOKIE)
-        return morsel is not None and hmac.compare_digest(
-            morsel.value.encode("latin-1", "replace"), self._session
-        )
+            return True, None
+        assert self._session is not None
+        return session is not None and hmac.compare_digest(
+            session.encode("latin-1", "replace"), self._session
+        ), None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in self.open_paths or self._allowed(scope):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        try:
+            allowed, user = await anyio.to_thread.run_sync(self.identify, scope)
+        except StorageError as exc:  # the accounts cannot be read: nobody can be let in
+            await _send_error(send, exc.http_status, exc.error_type, str(exc))
+            return
+        scope.setdefault("state", {})["user"] = user
+        if allowed or scope["path"] in self.open_paths:
             await self.app(scope, receive, send)
             return
         page = scope["method"] == "GET" and not scope["path"].startswith(("/v1/", "/openapi"))
@@ -144,14 +186,17 @@ class TokenAuth:
             )
             await send({"type": "http.response.body", "body": b""})
             return
-        await _send_error(
-            send,
-            401,
-            "Unauthorized",
-            "this desk needs a token: send 'Authorization: Bearer <token>' (the token the "
-            "server was started with) or log in at /login",
-            [(b"www-authenticate", b'Bearer realm="adjudicate"')],
+        message = (
+            "this desk needs a signed-in user: send 'Authorization: Bearer <token>' (adjudicate "
+            "users token NAME) or log in at /login"
+            if self.accounts.any()
+            else "this desk needs a token: send 'Authorization: Bearer <token>' (the token the "
+            "server was started with) or log in at /login"
         )
+        await _send_error(
+            send, 401, "Unauthorized", message,
+            [(b"www-authenticate", b'Bearer realm="adjudicate"')],
+        )  # fmt: skip
 
 
 class SameOrigin:

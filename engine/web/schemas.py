@@ -261,6 +261,10 @@ def _error() -> dict[str, Any]:
                         "description": "the located message, as the command line prints it",
                     },
                     "problems": {"type": "array", "items": problem},
+                    "current": {
+                        "anyOf": [{"$ref": "#/components/schemas/Decision"}, {"type": "null"}],
+                        "description": "409 on a stale decision: the decision now in force",
+                    },
                 },
             )
         },
@@ -269,9 +273,20 @@ def _error() -> dict[str, Any]:
 
 def _decision_request() -> dict[str, Any]:
     schema = _object(
-        ["decided_by"],
+        [],
         {
-            "decided_by": {**_NAME, "maxLength": 200, "description": "the arbitrator"},
+            "decided_by": {
+                **_NAME,
+                "maxLength": 200,
+                "description": "the arbitrator, on a desk without accounts only (with accounts "
+                "the decider is the signed-in user, and a body naming one is refused)",
+            },
+            "version": {
+                "type": ["integer", "null"],
+                "minimum": 0,
+                "description": "the case's version the decision was made on (its number of "
+                "decisions); required with accounts; a stale one is refused with 409",
+            },
             "ruling": {
                 "enum": [*RULINGS, None],
                 "description": "omitted or null: the recommended ruling",
@@ -286,8 +301,9 @@ def _decision_request() -> dict[str, Any]:
         },
     )
     schema["description"] = (
-        "Accept the recommendation (decided_by alone) or override it. An omitted amount is the "
-        "recommendation's when the ruling is the recommended one, else 0."
+        "Accept the recommendation (the version alone) or override it. An omitted amount is the "
+        "recommendation's when the ruling is the recommended one, else 0. Amounts above what "
+        "the rules give the ruling on this case are refused (422)."
     )
     return schema
 
@@ -329,6 +345,8 @@ def _case_record() -> dict[str, Any]:
             "platform",
             "dispute_type",
             "status",
+            "version",
+            "claimed_by",
             "source",
             "imported_at",
             "recommendation",
@@ -340,12 +358,35 @@ def _case_record() -> dict[str, Any]:
             "platform": _TEXT,
             "dispute_type": _TEXT,
             "status": {"enum": ["pending", "accepted", "overridden"]},
+            "version": {"type": "integer", "description": "decisions recorded so far"},
+            "claimed_by": _nullable(_TEXT),
+            "due": {"type": "array", "items": _due()},
             "source": _TEXT,
             "imported_at": _TEXT,
             "recommendation": {"$ref": "#/components/schemas/Ruling"},
             "decision": _nullable({"$ref": "#/components/schemas/Decision"}),
             "decisions": {"type": "array", "items": {"$ref": "#/components/schemas/Decision"}},
             "case": {"type": "object", "description": "the casefile/1 document"},
+        },
+    )
+
+
+def _due() -> dict[str, Any]:
+    return _object(
+        ["level", "title", "from", "days", "due", "target_days", "target", "estimated", "overdue"],
+        {
+            "level": _TEXT,
+            "title": _BILINGUAL,
+            "from": _TEXT,
+            "days": {"type": "integer"},
+            "due": {"type": "string", "description": "YYYY-MM-DD, China's working days"},
+            "target_days": _nullable({"type": "integer"}),
+            "target": _nullable(_TEXT),
+            "estimated": {
+                "type": "boolean",
+                "description": "a year the holiday calendar does not know: weekends only",
+            },
+            "overdue": {"type": "boolean"},
         },
     )
 
@@ -393,4 +434,16 @@ def components(program: Program) -> dict[str, Any]:
         "CaseRecord": _case_record(),
         "CaseList": case_list,
         "Rules": _rules(),
-    }
+        "Claim": _object(["id", "claimed_by"], {"id": {"type": "integer"},
+                                                "claimed_by": _nullable(_TEXT)}),
+        "Me": _object(["user"], {"user": _nullable(_object(["name", "role"], {
+            "name": _TEXT, "role": {"enum": ["arbitrator", "senior", "policy", "admin"]}}))}),
+        "AuditLog": _object(["total", "entries"], {
+            "total": {"type": "integer"},
+            "entries": {"type": "array", "items": _object(
+                ["id", "at", "actor", "action", "case", "detail"],
+                {"id": {"type": "integer"}, "at": _TEXT, "actor": _nullable(_TEXT),
+                 "action": _TEXT, "case": _nullable({"type": "integer"}),
+                 "detail": {"type": "object"}})},
+        }),
+    }  # fmt: skip
