@@ -19,7 +19,15 @@ from engine.rules.loader import default_rules
 from engine.rules.program import Program
 from engine.run.scoring import ENGINES
 
-__all__ = ["Failure", "engine_option", "load_program", "main", "rules_option"]
+__all__ = [
+    "Failure",
+    "engine_option",
+    "format_option",
+    "lang_option",
+    "load_program",
+    "main",
+    "rules_option",
+]
 
 
 class Failure(click.ClickException):
@@ -68,6 +76,20 @@ def engine_option(default: str, help: str, *, both: bool = False) -> Callable[[F
     choices = [*ENGINES, "both"] if both else list(ENGINES)
     return click.option(
         "--engine", type=click.Choice(choices), default=default, show_default=True, help=help
+    )
+
+
+def format_option(help: str) -> Callable[[FC], FC]:
+    """``--format text|json``, as ``fmt``."""
+    return click.option(
+        "--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+        show_default=True, help=help,
+    )  # fmt: skip
+
+
+def lang_option(help: str) -> Callable[[FC], FC]:
+    return click.option(
+        "--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help=help
     )
 
 

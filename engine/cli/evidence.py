@@ -7,7 +7,7 @@ import json
 
 import click
 
-from engine.cli.base import Failure, load_program, main, rules_option
+from engine.cli.base import Failure, format_option, lang_option, load_program, main, rules_option
 from engine.errors import EvidenceReadError
 from engine.evidence.threshold import read_confidence_min
 from engine.explain.render import render_template
@@ -24,21 +24,14 @@ def evidence() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--kind", required=True, help="Evidence kind declared in rules/ (with extract:).")
 @rules_option
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="A summary, or the reading as JSON (attributes, text lines, seals, seconds).",
-)
+@format_option("A summary, or the reading as JSON (attributes, text lines, seals, seconds).")
 @click.option(
     "--party",
     type=click.Choice(["buyer", "seller", "platform"]),
     default=None,
     help="Who submitted the file: a chat screenshot's right-hand messages are theirs.",
 )
-@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@lang_option("Language of the summary.")
 def read(file: str, kind: str, rules: str, fmt: str, party: str | None, lang: str) -> None:
     """Propose the attributes of KIND from FILE (needs the evidence extra)."""
     from engine.evidence.read import read_path

@@ -10,7 +10,14 @@ from typing import Any
 
 import click
 
-from engine.cli.base import engine_option, load_program, main, rules_option
+from engine.cli.base import (
+    engine_option,
+    format_option,
+    lang_option,
+    load_program,
+    main,
+    rules_option,
+)
 from engine.errors import AdjudicationError, CaseFileError, EngineError
 from engine.evidence.case import load_cases_with_bundles
 from engine.explain.render import render_summary, render_trace
@@ -36,26 +43,13 @@ def _error_object(source: str, case_id: str | None, exc: AdjudicationError) -> d
 @engine_option(
     "durable", "Inference engine: durable_rules, or the plain-Python reference evaluator."
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="A human summary, or ruling/1 JSON (one line per case).",
-)
+@format_option("A human summary, or ruling/1 JSON (one line per case).")
 @click.option(
     "--trace",
     is_flag=True,
     help="Also print every firing with the facts it matched (on stderr with --format json).",
 )
-@click.option(
-    "--lang",
-    type=click.Choice(["zh", "en"]),
-    default="zh",
-    show_default=True,
-    help="Language of the summary, the trace and the report.",
-)
+@lang_option("Language of the summary, the trace and the report.")
 @click.option(
     "--report",
     "report",

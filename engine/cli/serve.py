@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import click
 
-from engine.cli.base import Failure, load_program, main, rules_option
+from engine.cli.base import Failure, engine_option, load_program, main, rules_option
 from engine.errors import DeskError
-from engine.run.scoring import ENGINES
 
 __all__ = ["serve"]
 
@@ -50,12 +49,9 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
     help="A reverse proxy in front says how the browser came (X-Forwarded-Proto: https makes "
     "the session cookie Secure) and from where (X-Forwarded-For, for login throttling).",
 )
-@click.option(
-    "--engine",
-    type=click.Choice(ENGINES),
-    default="reference",
-    show_default=True,
-    help="Inference engine. durable_rules is not thread-safe: with it, requests score one at "
+@engine_option(
+    "reference",
+    "Inference engine. durable_rules is not thread-safe: with it, requests score one at "
     "a time under a lock; the reference evaluator (same rulings) has no such limit.",
 )
 @click.option(
