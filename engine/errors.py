@@ -23,18 +23,21 @@
         ├── AccessDenied           -   403   the signed-in user's role may not do this
         ├── TooManyAttempts        -   429   too many failed logins; .retry_after seconds
         ├── UnknownCase            -   404   no case with this id on the desk
+        ├── UnknownEvidence        -   404   no such evidence item, attribute or file on a case
         ├── CaseConflict           -   409   a case_id already stored with other content
         ├── StaleDecision          -   409   a decision made on an older version of the case, or
         │                                    on a case another arbitrator has claimed; .current
         ├── BodyError              -   422   a request body that is not the JSON a route expects
-        └── DecisionError          -   422   a decision that cannot be recorded; .problems
+        ├── DecisionError          -   422   a decision that cannot be recorded; .problems
+        └── CorrectionError        -   422   a confirmation or correction of a read attribute
+                                             that cannot be recorded; .problems
 
 Each class carries its CLI exit code (``exit_code``) and, for errors a web request can meet,
 its HTTP status (``http_status``): the CLI and the desk read them here, in one table.
 
 A message says what, where, why and how to fix. Errors that can hold several problems
-(``RuleFileError``, ``CaseFileError``, ``DecisionError``) carry them all in ``.problems``;
-``str()`` lists them, one ``file:line:col: message`` block each.
+(``RuleFileError``, ``CaseFileError``, ``DecisionError``, ``CorrectionError``) carry them all in
+``.problems``; ``str()`` lists them, one ``file:line:col: message`` block each.
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ __all__ = [
     "BundleError",
     "CaseConflict",
     "CaseFileError",
+    "CorrectionError",
     "DecisionError",
     "DeskError",
     "EngineError",
@@ -67,6 +71,7 @@ __all__ = [
     "StorageError",
     "TooManyAttempts",
     "UnknownCase",
+    "UnknownEvidence",
     "did_you_mean",
     "source_lines",
 ]
@@ -284,6 +289,13 @@ class UnknownCase(DeskError, LookupError):
         super().__init__(f"no case with id {case_ref} on the desk")
 
 
+class UnknownEvidence(DeskError, LookupError):
+    """No such evidence item, attribute or stored file on a case of the desk."""
+
+    http_status = 404
+    error_type = "NotFound"
+
+
 class CaseConflict(DeskError):
     """A case with this case_id is already stored with a different document."""
 
@@ -317,5 +329,13 @@ class BodyError(DeskError, ValueError):
 
 class DecisionError(_ProblemsError, DeskError):
     """A decision that cannot be recorded; ``.problems`` name each field."""
+
+    http_status = 422
+
+
+class CorrectionError(_ProblemsError, DeskError):
+    """A confirmation or correction of a read attribute that cannot be recorded (the value
+    does not fit the attribute's declared type, a missing reason, ...); ``.problems`` name each
+    field."""
 
     http_status = 422

@@ -118,7 +118,7 @@ def test_serve_refuses_a_database_written_by_a_newer_version(
     result = CliRunner().invoke(main, ["serve", "--rules", str(RULES), "--db", str(db)])
     assert result.exit_code == 2
     assert result.stderr == (
-        f"{db}: the database has schema version 9, newer than this adjudicate knows (3): open "
+        f"{db}: the database has schema version 9, newer than this adjudicate knows (4): open "
         "it with the version that wrote it, or a newer one\n"
     )
     assert served == {}

@@ -22,7 +22,7 @@ from engine.web.store import Store
 def test_a_new_database_has_every_migration_and_runs_in_wal_mode(tmp_path: Path) -> None:
     Store(tmp_path / "desk.sqlite3")
     with sqlite3.connect(tmp_path / "desk.sqlite3") as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 4
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
     assert {"cases", "recommendations", "decisions", "decisions_by_case"} <= tables
@@ -39,10 +39,9 @@ def test_an_older_database_is_migrated_and_keeps_its_cases(tmp_path: Path) -> No
         )
     Store(path)
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
-        assert conn.execute("SELECT case_id, version, order_key FROM cases").fetchall() == [
-            ("TB-1", 0, "taobao:301")
-        ]
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
+        rows = conn.execute("SELECT case_id, version, order_key, revision FROM cases").fetchall()
+        assert rows == [("TB-1", 0, "taobao:301", 0)]
 
 
 def test_a_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
@@ -52,7 +51,7 @@ def test_a_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SchemaTooNew) as error:
         Store(path)
     assert str(error.value) == (
-        "the database has schema version 7, newer than this adjudicate knows (3): open it with "
+        "the database has schema version 7, newer than this adjudicate knows (4): open it with "
         "the version that wrote it, or a newer one"
     )
 

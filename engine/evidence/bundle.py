@@ -10,13 +10,15 @@ a ``BundleError`` (a ``CaseFileError``) located in the bundle, never a traceback
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import stat
 import zipfile
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Literal
+from typing import IO, Literal
 
 from engine.cases.load import parse_case
 from engine.errors import BundleError, Problem
@@ -35,6 +37,8 @@ __all__ = [
     "is_bundle",
     "load_bundle",
     "open_bundle",
+    "open_files",
+    "open_zip_data",
 ]
 
 CASE_NAMES = ("case.yaml", "case.yml", "case.json")
@@ -88,10 +92,13 @@ def is_bundle(path: str | Path) -> bool:
     return path.suffix.lower() == ".zip" and path.is_file()
 
 
-def load_bundle(path: str | Path, *, fields: DeclaredFields | None = None) -> BundledCase:
-    """The case of a bundle, checked against the bundle's files (``fields``: the case fields
-    the rules declare, as for ``engine.cases.load.parse_case``)."""
-    bundle = open_bundle(path)
+def load_bundle(
+    path: str | Path | Bundle, *, fields: DeclaredFields | None = None
+) -> BundledCase:
+    """The case of a bundle (its path, or a Bundle already opened), checked against the
+    bundle's files (``fields``: the case fields the rules declare, as for
+    ``engine.cases.load.parse_case``)."""
+    bundle = path if isinstance(path, Bundle) else open_bundle(path)
     fmt: Literal["yaml", "json"] = "json" if bundle.case_name.endswith(".json") else "yaml"
     case = parse_case(bundle.case_bytes, source=bundle.case_source, fmt=fmt, fields=fields)
     problems = check_files(bundle, case)
@@ -130,21 +137,67 @@ def check_files(bundle: Bundle, case: Case) -> list[Problem]:
     return problems
 
 
-def open_bundle(path: str | Path) -> Bundle:
-    """Read a bundle within the limits; every problem found is raised together."""
+def open_bundle(path: str | Path, *, source: str | None = None) -> Bundle:
+    """Read a bundle within the limits; every problem found is raised together. ``source``:
+    the bundle's name in messages (default: ``path``)."""
     path = Path(path)
     if path.is_dir():
-        return _open_folder(path)
+        return _open_folder(path, source or str(path))
     if path.suffix.lower() == ".zip":
-        return _open_zip(path)
+        return _open_zip(path, source or str(path))
     raise BundleError(
         [
             Problem(
-                SourceLoc(path=str(path)),
+                SourceLoc(path=source or str(path)),
                 "not a bundle: a bundle is a folder or a .zip with a case.yaml",
             )
         ]
     )
+
+
+def open_zip_data(data: bytes, source: str) -> Bundle:
+    """A .zip bundle given as bytes (an upload), named ``source`` in messages; the same
+    limits as ``open_bundle``."""
+    return _open_zip(io.BytesIO(data), source)
+
+
+def open_files(files: Iterable[tuple[str, bytes]], source: str) -> Bundle:
+    """A bundle given as its files: (path inside the bundle with / separators, bytes), e.g. a
+    folder uploaded through a form, named ``source`` in messages; the limits of
+    ``open_bundle`` (every problem found is raised together)."""
+    entries = list(files)
+    top = SourceLoc(path=source)
+    if len(entries) > MAX_MEMBERS:
+        raise BundleError(
+            [Problem(top, f"{len(entries):,} files, more than a bundle may hold ({MAX_MEMBERS:,})")]
+        )
+    names = {rel for rel, _ in entries}
+    case_name = next((n for n in CASE_NAMES if n in names), None)
+    if case_name is None:
+        raise BundleError([Problem(top, "no case.yaml in the bundle folder")])
+    problems: list[Problem] = []
+    out: list[BundleFile] = []
+    case_bytes = b""
+    total = 0
+    for rel, data in entries:
+        where = SourceLoc(path=f"{source.rstrip('/')}/{rel}")
+        why = _unsafe(rel)
+        if why:
+            problems.append(Problem(where, f"unsafe path in the bundle: {rel!r} {why}"))
+            continue
+        if len(data) > MAX_FILE_BYTES:
+            problems.append(_too_large(where, rel, len(data)))
+            continue
+        total += len(data)
+        if total > MAX_BUNDLE_BYTES:
+            raise BundleError([*problems, _bundle_too_large(top)])
+        if rel == case_name:
+            case_bytes = data
+        else:
+            out.append(_file(rel, data))
+    if problems:
+        raise BundleError(problems)
+    return Bundle(source=source, case_name=case_name, case_bytes=case_bytes, files=tuple(out))
 
 
 def _normal(name: str) -> str:
@@ -178,8 +231,7 @@ def _too_large(where: SourceLoc, name: str, size: int) -> Problem:
     )
 
 
-def _open_folder(root: Path) -> Bundle:
-    source = str(root)
+def _open_folder(root: Path, source: str) -> Bundle:
     case_name = next((n for n in CASE_NAMES if (root / n).is_file()), None)
     if case_name is None:
         raise BundleError([Problem(SourceLoc(path=source), "no case.yaml in the bundle folder")])
@@ -232,8 +284,7 @@ def _bundle_too_large(where: SourceLoc) -> Problem:
     )
 
 
-def _open_zip(path: Path) -> Bundle:
-    source = str(path)
+def _open_zip(path: Path | IO[bytes], source: str) -> Bundle:
     top = SourceLoc(path=source)
     try:
         archive = zipfile.ZipFile(path)

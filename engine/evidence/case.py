@@ -33,10 +33,10 @@ class BundleCase:
 
 
 def load_bundle_case(
-    path: str | Path, program: Program, *, read: bool = True, threads: int = -1
+    path: str | Path | Bundle, program: Program, *, read: bool = True, threads: int = -1
 ) -> BundleCase:
-    """The case of the bundle at ``path``, with its files' types and, when ``read`` and the
-    evidence extra is installed, the attributes read from them."""
+    """The case of the bundle at ``path`` (or a Bundle already opened), with its files' types
+    and, when ``read`` and the evidence extra is installed, the attributes read from them."""
     from engine.evidence.read import missing_modules
 
     loaded = load_bundle(path, fields=program.declared_fields())

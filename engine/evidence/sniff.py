@@ -12,7 +12,7 @@ import io
 import zipfile
 from dataclasses import dataclass
 
-__all__ = ["FileType", "agrees", "sniff", "suffix_of"]
+__all__ = ["FileType", "agrees", "file_type", "sniff", "suffix_of"]
 
 _HEAD = 4096  # bytes looked at, besides the ZIP directory
 
@@ -57,6 +57,16 @@ def suffix_of(name: str) -> str:
     last = name.replace("\\", "/").rsplit("/", 1)[-1]
     dot = last.rfind(".")
     return last[dot + 1 :].lower() if 0 < dot < len(last) - 1 else ""
+
+
+_ALL = (JPEG, PNG, PDF, GIF, WEBP, BMP, TIFF, HEIC, DOCX, XLSX, PPTX, ODF, ZIP, OLE, RAR,
+        SEVEN_ZIP, GZIP, MP4, TEXT, EMPTY, UNKNOWN)  # fmt: skip
+_BY_EXT = {t.ext: t for t in _ALL}
+
+
+def file_type(ext: str) -> FileType:
+    """The type a sniffed file was recorded as (its ``ext``); UNKNOWN for a name not known."""
+    return _BY_EXT.get(ext, UNKNOWN)
 
 
 def agrees(name: str, found: FileType) -> bool:

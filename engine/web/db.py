@@ -99,8 +99,10 @@ class Database:
         return shown_url(self.url)
 
     @contextmanager
-    def transaction(self) -> Iterator[Conn]:
-        """One atomic unit of work (writers wait for each other; readers never wait)."""
+    def transaction(self, *, foreign_keys: bool = True) -> Iterator[Conn]:
+        """One atomic unit of work (writers wait for each other; readers never wait).
+        ``foreign_keys=False``: SQLite checks no reference while it runs (a migration that
+        builds a table anew; it checks them itself before it commits)."""
         raise NotImplementedError
         yield  # pragma: no cover
 
@@ -129,10 +131,10 @@ class SqliteDatabase(Database):
     def __init__(self, path: str | Path) -> None:
         self.url = self.path = str(path)
 
-    def _open(self) -> sqlite3.Connection:
+    def _open(self, foreign_keys: bool = True) -> sqlite3.Connection:
         try:
             conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
-            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
         except sqlite3.Error as exc:
             raise self._mapped(exc) from exc
         return conn
@@ -149,8 +151,8 @@ class SqliteDatabase(Database):
                 raise self._mapped(exc) from exc
 
     @contextmanager
-    def transaction(self) -> Iterator[Conn]:
-        with closing(self._open()) as raw:
+    def transaction(self, *, foreign_keys: bool = True) -> Iterator[Conn]:
+        with closing(self._open(foreign_keys)) as raw:
             try:
                 raw.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
@@ -254,7 +256,7 @@ class PostgresDatabase(Database):
             yield Conn(raw, "postgresql")
 
     @contextmanager
-    def transaction(self) -> Iterator[Conn]:
+    def transaction(self, *, foreign_keys: bool = True) -> Iterator[Conn]:
         with self._conn() as raw, raw.transaction():
             yield Conn(raw, "postgresql")
 

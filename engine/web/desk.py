@@ -1,4 +1,5 @@
-"""The arbitrator's desk: cases imported, scored, reported on and decided.
+"""The arbitrator's desk: cases imported (case files, archives, bundles with their evidence
+files), scored, reported on, their readings confirmed or corrected, and decided.
 
 What the HTTP API and the pages both call; it knows nothing of HTTP. It holds one Scorer for
 the server's life. durable_rules keeps process-global C state and is not thread-safe, while
@@ -13,36 +14,33 @@ import contextlib
 import json
 import tempfile
 import threading
-import unicodedata
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
 from pathlib import Path, PurePosixPath
 from typing import IO, Any, Literal
 
 from engine.cases.dump import case_data
 from engine.cases.load import case_from_data, iter_jsonl, parse_case
-from engine.errors import (
-    AccessDenied,
-    CaseConflict,
-    CaseFileError,
-    DecisionError,
-    Problem,
-    StaleDecision,
-    UnknownCase,
-)
+from engine.errors import AccessDenied, CaseConflict, CaseFileError, StaleDecision, UnknownCase
+from engine.evidence.bundle import Bundle, open_files, open_zip_data
+from engine.evidence.sniff import agrees, file_type
 from engine.explain.report import build_report
-from engine.model import Case, SourceLoc
+from engine.model import Case, EvidenceFile, SourceLoc
 from engine.policytools.agreement import Agreement, agreement
 from engine.rules.program import Program
-from engine.ruling import RULINGS
 from engine.run.params import policy_timezone
 from engine.run.scoring import EngineName, Scored, Scorer
+from engine.web import evidence_store
 from engine.web.accounts import Accounts, User, require
-from engine.web.amounts import Ceiling, ceilings
+from engine.web.amounts import ceilings
+from engine.web.bundles import PreparedBundle, folder_bundles, prepare_bundle
+from engine.web.corrections import check_correction, target
 from engine.web.deadlines import Deadline, Deadlines
-from engine.web.store import DecisionRecord, Recommendation, Store, StoredCase, order_key
+from engine.web.decision_form import DECISION_FIELDS, DecisionForm
+from engine.web.evidence_store import Correction, StoredFile
+from engine.web.store import DecisionRecord, Store, StoredCase, order_key
+from engine.web.textcheck import check_key
 
 __all__ = [
     "DECISION_FIELDS",
@@ -51,15 +49,11 @@ __all__ = [
     "Imported",
 ]
 
-DECISION_FIELDS = (
-    "decided_by", "version", "ruling", "refund_amount", "compensation_amount", "reason",
-)  # fmt: skip
 _CASE_SUFFIXES: dict[str, Literal["yaml", "json"]] = {
     ".yaml": "yaml",
     ".yml": "yaml",
     ".json": "json",
 }
-_MAX_NAME, _MAX_REASON = 200, 4000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -174,15 +168,42 @@ class Desk:
             return build_report(self.scorer, scored, fmt=fmt, lang=lang, audience=audience)
 
     def stored_case(self, stored: StoredCase) -> Case:
+        """A stored case's document as a Case (without what its files showed)."""
         return case_from_data(stored.data(), source=stored.source, fields=self.fields)
+
+    def scoring_case(self, stored: StoredCase) -> Case:
+        """A stored case as it is scored: its document, each file of a bundle typed by its
+        bytes, and the attributes read from the files that the document does not type."""
+        case = self.stored_case(stored)
+        files = {(f.item, f.name): f for f in self.files(stored.id)}
+        reads = evidence_store.reads(self.store.db, stored.id)
+        if not files and not reads:
+            return case
+        items = []
+        for item in case.evidence:
+            typed = {name for name, _ in item.attributes}
+            items.append(replace(
+                item,
+                files=tuple(_typed_file(f, files.get((item.id, f.name))) for f in item.files),
+                read=tuple(r for r in reads.get(item.id, ()) if r.name not in typed),
+            ))  # fmt: skip
+        return replace(case, evidence=tuple(items))
 
     # ------------------------------------------------------------------ importing
 
-    def add(self, case: Case, *, source: str, actor: User | None = None) -> Imported:
-        """Score a case and put it on the desk with its recommendation, all or nothing
-        (CaseConflict when its case_id is there with other content)."""
+    def add(
+        self,
+        case: Case,
+        *,
+        source: str,
+        actor: User | None = None,
+        bundle: PreparedBundle | None = None,
+    ) -> Imported:
+        """Score a case and put it on the desk with its recommendation and, from a bundle, its
+        files and readings, all or nothing (CaseConflict when its case_id is there with other
+        content)."""
         require(actor, "import")
-        _check_text(case.case_id, "case_id", case.source or SourceLoc(path=source))
+        check_key(case.case_id, "case_id", case.source or SourceLoc(path=source))
         scored = self.score(case)
         document = json.dumps(case_data(case), ensure_ascii=False)
         case_ref, created = self.store.add_case(
@@ -196,8 +217,49 @@ class Desk:
             imported_at=self.now(),
             recommendation=self._recommendation(scored),
             audit={"actor": actor.name if actor else None, "source": source},
+            files=bundle.files if bundle else (),
+            reads=bundle.reads if bundle else (),
         )
         return Imported(id=case_ref, case_id=case.case_id, source=source, created=created)
+
+    def add_bundle(self, bundle: Bundle, actor: User | None = None) -> Imported:
+        """Put a bundle's case on the desk with its files and what was read from them
+        (BundleError, located, when its files cannot be used)."""
+        require(actor, "import")
+        prepared = prepare_bundle(bundle, self.program)
+        self.scorer.check(prepared.case)
+        return self.add(prepared.case, source=bundle.source, actor=actor, bundle=prepared)
+
+    def _import_bundle(
+        self, source: str, opener: Callable[[], Bundle], actor: User | None
+    ) -> ImportReport:
+        try:
+            imported = self.add_bundle(opener(), actor)
+        except CaseFileError as exc:
+            return ImportReport(errors=((source, str(exc)),))
+        except CaseConflict as exc:
+            return ImportReport(errors=((source, f"{source}: {exc}"),))
+        return ImportReport(imported=(imported,))
+
+    def import_uploads(
+        self, uploads: list[tuple[str, bytes]], actor: User | None = None
+    ) -> ImportReport:
+        """Import the files of a page's upload: each folder among them with a case.yaml is a
+        bundle (the files below it are its evidence files); every other file is imported on
+        its own (``import_file``)."""
+        require(actor, "import")
+        groups, rest = folder_bundles(name for name, _ in uploads)
+        data = dict(uploads)
+        report = ImportReport()
+        for root, members in groups.items():
+
+            def opener(root: str = root, members: list[tuple[str, str]] = members) -> Bundle:
+                return open_files(((inside, data[name]) for name, inside in members), root)
+
+            report = report + self._import_bundle(root, opener, actor)
+        for name in rest:
+            report = report + self.import_file(name, data[name], actor)
+        return report
 
     def _recommendation(self, scored: Scored) -> dict[str, Any]:
         return {
@@ -231,10 +293,13 @@ class Desk:
         return ImportReport(imported=tuple(imported), errors=tuple(errors))
 
     def import_file(self, name: str, raw: bytes, actor: User | None = None) -> ImportReport:
-        """Import an uploaded file: one case (.yaml, .yml, .json) or an archive (.jsonl,
-        .jsonl.gz). Golden expectations (*.expected.yaml) and other files are skipped."""
+        """Import an uploaded file: one case (.yaml, .yml, .json), an archive (.jsonl,
+        .jsonl.gz) or a bundle (.zip). Golden expectations (*.expected.yaml) and other files
+        are skipped."""
         require(actor, "import")
         lower = name.lower()
+        if lower.endswith(".zip"):
+            return self._import_bundle(name, lambda: open_zip_data(raw, name), actor)
         if lower.endswith(".expected.yaml") or not lower.endswith(
             (*_CASE_SUFFIXES, ".jsonl", ".jsonl.gz")
         ):
@@ -261,14 +326,17 @@ class Desk:
         """Score, under the current rules, every stored case that has no recommendation under
         them yet (the server started with other rules); returns how many."""
         count = 0
-        for case_ref, document, source in self.store.unscored(self.digest):
-            case = case_from_data(json.loads(document), source=source, fields=self.fields)
-            self._recommend(case_ref, self.score(case))
+        for case_ref in self.store.unscored(self.digest):
+            stored = self.store.case(case_ref, self.digest)
+            assert stored is not None
+            self._recommend(stored, self.score(self.scoring_case(stored)))
             count += 1
         return count
 
-    def _recommend(self, case_ref: int, scored: Scored) -> int:
-        return self.store.add_recommendation(case_ref, **self._recommendation(scored))
+    def _recommend(self, stored: StoredCase, scored: Scored) -> int:
+        return self.store.add_recommendation(
+            stored.id, revision=stored.revision, **self._recommendation(scored)
+        )
 
     # ------------------------------------------------------------------ cases and decisions
 
@@ -277,7 +345,7 @@ class Desk:
         if stored is None:
             raise UnknownCase(case_ref)
         if stored.recommendation is None:  # imported while the server ran other rules
-            self._recommend(case_ref, self.score(self.stored_case(stored)))
+            self._recommend(stored, self.score(self.scoring_case(stored)))
             stored = self.store.case(case_ref, self.digest)
             assert stored is not None
         return stored
@@ -323,11 +391,11 @@ class Desk:
         stored = self.case(case_ref)
         recommendation = stored.recommendation
         assert recommendation is not None
-        case = self.stored_case(stored)
+        case = self.scoring_case(stored)
         if actor is not None and case.dispute.appeal is not None:
             self._check_appeal(stored, case, actor)
         scored = self.score(case)
-        checked = _DecisionForm(source, fields, recommendation, actor=actor)
+        checked = DecisionForm(source, fields, recommendation, actor=actor)
         accepted = (checked.ruling, checked.refund, checked.compensation) == (
             recommendation.ruling,
             recommendation.refund_amount,
@@ -360,6 +428,71 @@ class Desk:
         )  # fmt: skip
         return next(d for d in self.store.decisions(case_ref) if d.id == decision_ref)
 
+    # ------------------------------------------------------------------ evidence files
+
+    def files(self, case_ref: int) -> list[StoredFile]:
+        """The files of a case's evidence stored from its bundle (none for a case file)."""
+        return evidence_store.files(self.store.db, case_ref)
+
+    def file_bytes(self, sha256: str) -> bytes | None:
+        return evidence_store.blob(self.store.db, sha256)
+
+    def reads(self, case_ref: int) -> dict[str, tuple[Any, ...]]:
+        """What was read from each item's files on import, by item id."""
+        return evidence_store.reads(self.store.db, case_ref)
+
+    def corrections(self, case_ref: int) -> list[Correction]:
+        return evidence_store.corrections(self.store.db, case_ref)
+
+    def correct(
+        self,
+        case_ref: int,
+        item: str,
+        attribute: str,
+        fields: Mapping[str, Any],
+        *,
+        source: str = "correction",
+        form: bool = False,
+        actor: User | None = None,
+    ) -> Correction:
+        """Confirm or correct an attribute read from an item's files (engine.web.corrections):
+        the value is typed into the case (a new version of it, whose recommendation is scored
+        and stored with the correction and its audit entry). Only who may decide the case may
+        (a claimed case is its claimant's; correcting claims it, like deciding). ``form``: the
+        value is a page's text. Raises UnknownCase, UnknownEvidence, AccessDenied,
+        CorrectionError or StaleDecision (409)."""
+        require(actor, "decide")
+        stored = self.case(case_ref)
+        case = self.stored_case(stored)
+        if actor is not None and case.dispute.appeal is not None:
+            self._check_appeal(stored, case, actor)
+        document = stored.data()
+        corrected = {(c.item, c.attribute) for c in self.corrections(case_ref)}
+        on_import = {
+            str(e.get("id")): {k: v for k, v in (e.get("attributes") or {}).items()
+                               if (e.get("id"), k) not in corrected}
+            for e in document.get("evidence") or []
+        }  # fmt: skip
+        goal = target(self.program, document, on_import, self.reads(case_ref), item, attribute)
+        checked = check_correction(
+            fields, goal, document, source=source, form=form, declared=self.fields,
+            actor=actor.name if actor else None,
+        )  # fmt: skip
+        revised = replace(stored, document=json.dumps(checked.document, ensure_ascii=False))
+        scored = self.score(self.scoring_case(revised))
+        ref = self.store.add_correction(
+            case_ref,
+            version=stored.version if checked.version is None else checked.version,
+            document=revised.document,
+            correction={"item": goal.item, "attribute": goal.attribute, "read": goal.read,
+                        "action": checked.action, "value": checked.value,
+                        "corrected_by": checked.corrected_by, "corrected_at": self.now(),
+                        "reason": checked.reason},
+            recommendation=self._recommendation(scored),
+            claim=actor is not None,
+        )  # fmt: skip
+        return next(c for c in self.corrections(case_ref) if c.id == ref)
+
     def _check_appeal(self, stored: StoredCase, case: Case, actor: User) -> None:
         """An appeal is reviewed by a senior team (seed 004): only ``senior`` decides it, and
         never who decided the first ruling (a decision on another case of the same order)."""
@@ -385,173 +518,8 @@ class Desk:
         return self.store.export_decisions(out)
 
 
-class _DecisionForm:
-    """The fields of a decision, checked; every problem collected before raising."""
-
-    def __init__(
-        self,
-        source: str,
-        fields: Mapping[str, Any],
-        rec: Recommendation,
-        *,
-        actor: User | None = None,
-    ) -> None:
-        self.source = source
-        self.problems: list[Problem] = []
-        for key in fields:
-            if key not in DECISION_FIELDS:
-                self.problem(str(key), "unknown field", f"known: {', '.join(DECISION_FIELDS)}")
-        if actor is None:  # the one-person desk: the body says who decides
-            self.decided_by = self._text(fields, "decided_by", _MAX_NAME, required=True)
-        else:
-            self.decided_by = actor.name
-            if "decided_by" in fields:
-                self.problem(
-                    "decided_by",
-                    f"the decider is the signed-in user ({actor.name}); a body cannot name it",
-                    "remove the field",
-                )
-        self.version = self._version(fields, required=actor is not None)
-        self.reason = self._text(fields, "reason", _MAX_REASON, lines=True)
-        ruling = fields.get("ruling")
-        if ruling is None:
-            ruling = rec.ruling
-        elif ruling not in RULINGS:
-            self.problem("ruling", f"{_shown(ruling)} is not one of {', '.join(RULINGS)}")
-            ruling = rec.ruling
-        self.ruling = str(ruling)
-        same = self.ruling == rec.ruling
-        self.refund = self._amount(fields, "refund_amount", rec.refund_amount if same else None)
-        self.compensation = self._amount(
-            fields, "compensation_amount", rec.compensation_amount if same else None
-        )
-
-    def _version(self, fields: Mapping[str, Any], *, required: bool) -> int | None:
-        value = fields.get("version")
-        hint = "the case's version as its page or GET /v1/cases/{id} shows it (0: no decision)"
-        if value is None:
-            if required:
-                self.problem("version", "required field is missing", hint)
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**62:
-            self.problem("version", f"expected a whole number >= 0, got {_shown(value)}", hint)
-            return None
-        return value
-
-    def within(self, allowed: Mapping[str, Ceiling], case: Case) -> None:
-        """Each amount within what the rules give the chosen ruling on this case."""
-        ceiling = allowed.get(self.ruling)
-        for field, amount, most in (
-            ("refund_amount", self.refund, ceiling.refund if ceiling else Decimal("0.00")),
-            ("compensation_amount", self.compensation,
-             ceiling.compensation if ceiling else Decimal("0.00")),
-        ):  # fmt: skip
-            if amount <= most:
-                continue
-            what = field.removesuffix("_amount")
-            if most == 0:
-                self.problem(
-                    field,
-                    f"{self.ruling} carries no {what}: the rules give it none",
-                    f"set it to 0, or choose a ruling that carries a {what}",
-                )
-            else:
-                rules = ", ".join(ceiling.rules) if ceiling else ""
-                self.problem(
-                    field,
-                    f"{amount:.2f} is more than the rules allow for {self.ruling} on case "
-                    f"{case.case_id} ({most:.2f})",
-                    f"at most {most:.2f}, as the rules compute it ({rules})",
-                )
-
-    def problem(self, field: str, message: str, hint: str = "") -> None:
-        loc = SourceLoc(path=self.source)
-        self.problems.append(Problem(loc, f"{field}: {message}", path=field, hint=hint))
-
-    def raise_problems(self) -> None:
-        if self.problems:
-            raise DecisionError(self.problems)
-
-    def _text(
-        self,
-        fields: Mapping[str, Any],
-        name: str,
-        limit: int,
-        required: bool = False,
-        lines: bool = False,
-    ) -> str:
-        value = fields.get(name)
-        if value is None or value == "":
-            if required:
-                self.problem(name, "required field is missing", "who decides: your name")
-            return ""
-        if not isinstance(value, str):
-            self.problem(name, f"expected text, got {_shown(value)}")
-            return ""
-        if len(value) > limit:
-            self.problem(name, f"longer than {limit} characters", "shorten it")
-            return ""
-        bad = _invisible(value, lines=lines)
-        if bad is not None:
-            self.problem(name, bad, "remove it: a decision is read by people, as it is shown")
-            return ""
-        text = value.strip()
-        if required and not text:
-            self.problem(name, "required field is blank", "who decides: your name")
-        return text
-
-    def _amount(self, fields: Mapping[str, Any], name: str, default: Decimal | None) -> Decimal:
-        value = fields.get(name)
-        if value is None:
-            return default if default is not None else Decimal("0.00")
-        hint = "an amount in CNY, e.g. 12.50"
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            self.problem(name, f"expected an amount in CNY, got {_shown(value)}", hint)
-            return Decimal("0.00")
-        try:
-            amount = Decimal(str(value).strip())
-        except InvalidOperation:
-            self.problem(name, f"expected an amount in CNY, got {_shown(value)}", hint)
-            return Decimal("0.00")
-        if not amount.is_finite() or amount < 0 or amount >= Decimal("1e12"):
-            self.problem(name, f"expected an amount from 0 to 999999999999.99, got {value}", hint)
-            return Decimal("0.00")
-        exponent = amount.as_tuple().exponent
-        if (
-            isinstance(exponent, int)
-            and exponent < -2
-            and amount != amount.quantize(Decimal("0.01"))
-        ):
-            self.problem(name, f"amount {value} has more than two decimal places", hint)
-            return Decimal("0.00")
-        return amount.quantize(Decimal("0.01"))
-
-
-_ALLOWED_IN_LINES = "\n\r\t"
-
-
-def _invisible(text: str, *, lines: bool = False) -> str | None:
-    """What is wrong with a control, format (bidi, zero-width) or surrogate character in
-    ``text``, or None: such characters hide or reorder what an arbitrator reads."""
-    for at, ch in enumerate(text):
-        category = unicodedata.category(ch)
-        if category in ("Cc", "Cf", "Cs") and not (lines and ch in _ALLOWED_IN_LINES):
-            kind = {"Cc": "a control", "Cf": "an invisible or direction",
-                    "Cs": "a lone surrogate"}[category]  # fmt: skip
-            return f"character {at + 1} is {kind} character (U+{ord(ch):04X})"
-    return None
-
-
-def _check_text(text: str, field: str, loc: SourceLoc) -> None:
-    """CaseFileError for a desk key (case_id) with a control or invisible character: it is
-    shown in lists and links, and a database may refuse it (PostgreSQL refuses NUL)."""
-    bad = _invisible(text)
-    if bad is not None:
-        message = f"{field}: {bad}"
-        hint = "the desk keeps case ids of visible characters only"
-        raise CaseFileError([Problem(loc, message, path=field, hint=hint)])
-
-
-def _shown(value: object) -> str:
-    text = repr(value) if isinstance(value, str) else json.dumps(value, default=str)
-    return text if len(text) <= 60 else text[:57] + "..."
+def _typed_file(named: EvidenceFile, stored: StoredFile | None) -> EvidenceFile:
+    """A file named by an item, with the type its bytes showed when its name says another."""
+    if stored is None or agrees(named.name, file_type(stored.type)):
+        return named
+    return replace(named, type=stored.type)

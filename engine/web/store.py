@@ -1,33 +1,50 @@
-"""The desk's records: cases as imported, recommendations, arbitrators' decisions, claims and
-the audit log, in SQLite or PostgreSQL (engine.web.db; the schema in engine.web.migrations).
+"""The desk's records: cases as imported, recommendations, arbitrators' decisions, claims, the
+audit log, and evidence files with what was read from them and its corrections, in SQLite or
+PostgreSQL (engine.web.db; the schema in engine.web.migrations; the records in
+engine.web.records and engine.web.evidence_store).
 
 A case is stored once per ``case_id``, as its casefile/1 document (JSON), with the
-recommendation it got on import in the same transaction. A recommendation is the ruling/1 of a
-case under one set of rules (one per rules digest). A decision is immutable (the database
-refuses to change one): who decided, when, the ruling and amounts, the reason, and the
-recommendation it replaced; a case's status comes from its latest decision. A case's
-``version`` counts its decisions: a decision names the version it was made on and is refused
-(StaleDecision, with the decision in force) when another was recorded since. A case can be
-claimed by one user. Every write that matters is audited in its own transaction.
+recommendation it got on import (and, from a bundle, its files and readings) in the same
+transaction. A recommendation is the ruling/1 of one revision of a case's document under one set
+of rules. A decision is immutable (the database refuses to change one): who decided, when, the
+ruling and amounts, the reason, and the recommendation it replaced; a case's status comes from
+its latest decision. A case's ``version`` counts its decisions and reading corrections: either
+names the version it was made on and is refused (StaleDecision, with the decision in force) when
+another was recorded since. A correction types an attribute into the document (a new revision)
+and stores the recommendation of the revised case with it. A case can be claimed by one user.
+Every write that matters is audited in its own transaction.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
 from engine.cases.dump import decision_data
 from engine.errors import CaseConflict, StaleDecision
-from engine.model import Decision
+from engine.model import ReadAttribute
 from engine.policytools.agreement import Comparison
+from engine.web import evidence_store
 from engine.web.audit import AuditEntry, read_log, record
 from engine.web.db import Conn, Database, open_database
+from engine.web.evidence_store import NewFile
 from engine.web.migrations import MIGRATIONS, migrate
+from engine.web.records import (
+    DEC_COLUMNS,
+    REC_COLUMNS,
+    SELECT_CASES,
+    STATUS_WHERE,
+    STATUSES,
+    DecisionRecord,
+    Recommendation,
+    StoredCase,
+    decision_row,
+    recommendation_row,
+    stored_row,
+)
 
 __all__ = [
     "MIGRATIONS",
@@ -39,179 +56,9 @@ __all__ = [
     "StoredCase",
 ]
 
-STATUSES = ("pending", "accepted", "overridden")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Recommendation:
-    id: int
-    rules_name: str
-    rules_version: str
-    rules_digest: str
-    engine: str
-    ruling: str
-    deciding_rule: str
-    refund_amount: Decimal
-    compensation_amount: Decimal
-    ruling_json: str
-    scored_at: str
-
-    def as_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = json.loads(self.ruling_json)
-        return data
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DecisionRecord:
-    id: int
-    case_ref: int
-    decided_by: str
-    decided_at: str
-    ruling: str
-    refund_amount: Decimal
-    compensation_amount: Decimal
-    reason: str
-    accepted: bool
-    replaced: Recommendation  # the recommendation the arbitrator accepted or overrode
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "decided_by": self.decided_by,
-            "decided_at": self.decided_at,
-            "ruling": self.ruling,
-            "refund_amount": float(self.refund_amount),
-            "compensation_amount": float(self.compensation_amount),
-            "reason": self.reason,
-            "accepted": self.accepted,
-            "rules_digest": self.replaced.rules_digest,
-            "recommendation": self.replaced.as_dict(),
-        }
-
-    def as_decision(self) -> Decision:
-        return Decision(
-            ruling=self.ruling,
-            refund_amount=self.refund_amount,
-            compensation_amount=self.compensation_amount,
-            decided_at=datetime.fromisoformat(self.decided_at),
-            decided_by=self.decided_by,
-            reason=self.reason,
-            rules_digest=self.replaced.rules_digest,
-        )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StoredCase:
-    id: int
-    case_id: str
-    platform: str
-    dispute_type: str
-    claimed_amount: Decimal
-    document: str
-    source: str
-    imported_at: str
-    version: int  # decisions recorded so far
-    claimed_by: str | None
-    recommendation: Recommendation | None  # under the rules asked for
-    decision: DecisionRecord | None  # the latest
-
-    @property
-    def status(self) -> str:
-        if self.decision is None:
-            return "pending"
-        return "accepted" if self.decision.accepted else "overridden"
-
-    def data(self) -> dict[str, Any]:
-        doc: dict[str, Any] = json.loads(self.document)
-        return doc
-
-
-_REC = (
-    "{p}.id, {p}.rules_name, {p}.rules_version, {p}.rules_digest, {p}.engine, {p}.ruling, "
-    "{p}.deciding_rule, {p}.refund_amount, {p}.compensation_amount, {p}.ruling_json, {p}.scored_at"
-)
-_DEC = (
-    "d.id, d.case_ref, d.decided_by, d.decided_at, d.ruling, d.refund_amount, "
-    "d.compensation_amount, d.reason, d.accepted"
-)
-_CASE = (
-    "c.id, c.case_id, c.platform, c.dispute_type, c.claimed_amount, c.document, c.source, "
-    "c.imported_at, c.version, c.claimed_by"
-)
-_SELECT = f"""
-    SELECT {_CASE}, {_REC.format(p="r")}, {_DEC}, {_REC.format(p="dr")}
-    FROM cases c
-    LEFT JOIN recommendations r ON r.case_ref = c.id AND r.rules_digest = :digest
-    LEFT JOIN decisions d ON d.id = (SELECT max(id) FROM decisions WHERE case_ref = c.id)
-    LEFT JOIN recommendations dr ON dr.id = d.recommendation_ref
-"""
-_STATUS = {
-    "pending": "d.id IS NULL",
-    "accepted": "d.accepted = 1",
-    "overridden": "d.accepted = 0",
-}
-
-
-def _recommendation(row: tuple[Any, ...], at: int) -> Recommendation | None:
-    if row[at] is None:
-        return None
-    return Recommendation(
-        id=int(row[at]),
-        rules_name=row[at + 1],
-        rules_version=row[at + 2],
-        rules_digest=row[at + 3],
-        engine=row[at + 4],
-        ruling=row[at + 5],
-        deciding_rule=row[at + 6],
-        refund_amount=Decimal(row[at + 7]),
-        compensation_amount=Decimal(row[at + 8]),
-        ruling_json=row[at + 9],
-        scored_at=row[at + 10],
-    )
-
-
-def _decision(row: tuple[Any, ...], at: int, replaced: Recommendation | None) -> DecisionRecord:
-    assert replaced is not None  # a foreign key
-    return DecisionRecord(
-        id=int(row[at]),
-        case_ref=int(row[at + 1]),
-        decided_by=row[at + 2],
-        decided_at=row[at + 3],
-        ruling=row[at + 4],
-        refund_amount=Decimal(row[at + 5]),
-        compensation_amount=Decimal(row[at + 6]),
-        reason=row[at + 7],
-        accepted=bool(row[at + 8]),
-        replaced=replaced,
-    )
-
-
-def _stored(row: tuple[Any, ...]) -> StoredCase:
-    rec_at, dec_at = 10, 21
-    replaced_at = dec_at + 9
-    decision = None
-    if row[dec_at] is not None:
-        decision = _decision(row, dec_at, _recommendation(row, replaced_at))
-    return StoredCase(
-        id=int(row[0]),
-        case_id=row[1],
-        platform=row[2],
-        dispute_type=row[3],
-        claimed_amount=Decimal(row[4]),
-        document=row[5],
-        source=row[6],
-        imported_at=row[7],
-        version=int(row[8]),
-        claimed_by=row[9],
-        recommendation=_recommendation(row, rec_at),
-        decision=decision,
-    )
-
 
 def _text(amount: Decimal) -> str:
     return format(amount, "f")
-
-
 def order_key(platform: str, order_id: str) -> str:
     """What links an appeal to the case of its first ruling: the same order on one platform."""
     return f"{platform}:{order_id}"
@@ -246,11 +93,14 @@ class Store:
         imported_at: str,
         recommendation: dict[str, Any],
         audit: dict[str, Any] | None = None,
+        files: Iterable[NewFile] = (),
+        reads: Iterable[tuple[str, ReadAttribute]] = (),
     ) -> tuple[int, bool]:
         """Store a case with its recommendation (``ruling``, ``deciding_rule``, ``engine``,
-        ``scored_at``), all or nothing; (its id, True) when new, (its id, False) when the same
-        document was already stored. Raises CaseConflict when the case_id is stored with
-        another document."""
+        ``scored_at``) and, from a bundle, its ``files`` and what was read from them (``reads``:
+        (item id, attribute read)), all or nothing; (its id, True) when new, (its id, False)
+        when the same document was already imported. Raises CaseConflict when the case_id is
+        stored with another document."""
         with self.db.transaction() as conn:
             row = conn.row(
                 "INSERT INTO cases (case_id, platform, dispute_type, claimed_amount, document, "
@@ -263,36 +113,41 @@ class Store:
             )  # fmt: skip
             if row is None:
                 found = conn.row(
-                    "SELECT id, document FROM cases WHERE case_id = :c", {"c": case_id}
+                    "SELECT id, COALESCE(imported_document, document) FROM cases "
+                    "WHERE case_id = :c",
+                    {"c": case_id},
                 )
                 assert found is not None
                 if json.loads(found[1]) != json.loads(document):
                     raise CaseConflict(case_id, int(found[0]))
-                case_ref, created = int(found[0]), False
-            else:
-                case_ref, created = int(row[0]), True
-                if audit is not None:
-                    detail = {"case_id": case_id, **audit}
-                    actor = detail.pop("actor", None)
-                    record(conn, at=imported_at, actor=actor, action="import",
-                                case_ref=case_ref, detail=detail)  # fmt: skip
-            self._recommend(conn, case_ref, **recommendation)
-        return case_ref, created
+                return int(found[0]), False
+            case_ref = int(row[0])
+            if audit is not None:
+                detail = {"case_id": case_id, **audit}
+                actor = detail.pop("actor", None)
+                record(conn, at=imported_at, actor=actor, action="import", case_ref=case_ref,
+                       detail=detail)  # fmt: skip
+            evidence_store.add_evidence(
+                conn, case_ref, case_version=0, new_files=files, new_reads=reads
+            )
+            self._recommend(conn, case_ref, revision=0, **recommendation)
+        return case_ref, True
 
     def add_recommendation(
         self,
         case_ref: int,
         *,
+        revision: int,
         ruling: dict[str, Any],
         deciding_rule: str,
         engine: str,
         scored_at: str,
     ) -> int:
-        """Store a ruling/1 for a case (once per rules digest); returns its id."""
+        """Store a ruling/1 for a revision of a case (once per rules digest); returns its id."""
         with self.db.transaction() as conn:
             return self._recommend(
-                conn, case_ref, ruling=ruling, deciding_rule=deciding_rule, engine=engine,
-                scored_at=scored_at,
+                conn, case_ref, revision=revision, ruling=ruling, deciding_rule=deciding_rule,
+                engine=engine, scored_at=scored_at,
             )  # fmt: skip
 
     def _recommend(
@@ -300,6 +155,7 @@ class Store:
         conn: Conn,
         case_ref: int,
         *,
+        revision: int,
         ruling: dict[str, Any],
         deciding_rule: str,
         engine: str,
@@ -309,18 +165,20 @@ class Store:
         conn.run(
             "INSERT INTO recommendations (case_ref, rules_name, rules_version, rules_digest, "
             "engine, ruling, deciding_rule, refund_amount, compensation_amount, ruling_json, "
-            "scored_at) VALUES (:case_ref, :name, :version, :digest, :engine, :ruling, :rule, "
-            ":refund, :compensation, :json, :at) "
-            "ON CONFLICT (case_ref, rules_digest) DO NOTHING",
-            {"case_ref": case_ref, "name": rules["name"], "version": rules["version"],
+            "scored_at, revision) VALUES (:case_ref, :name, :version, :digest, :engine, :ruling, "
+            ":rule, :refund, :compensation, :json, :at, :revision) "
+            "ON CONFLICT (case_ref, rules_digest, revision) DO NOTHING",
+            {"case_ref": case_ref, "revision": revision, "name": rules["name"],
+             "version": rules["version"],
              "digest": rules["digest"], "engine": engine, "ruling": ruling["ruling"],
              "rule": deciding_rule, "refund": str(Decimal(str(ruling["refund_amount"]))),
              "compensation": str(Decimal(str(ruling["compensation_amount"]))),
              "json": json.dumps(ruling, ensure_ascii=False), "at": scored_at},
         )  # fmt: skip
         row = conn.row(
-            "SELECT id FROM recommendations WHERE case_ref = :c AND rules_digest = :d",
-            {"c": case_ref, "d": rules["digest"]},
+            "SELECT id FROM recommendations WHERE case_ref = :c AND rules_digest = :d "
+            "AND revision = :r",
+            {"c": case_ref, "d": rules["digest"], "r": revision},
         )
         assert row is not None
         return int(row[0])
@@ -379,7 +237,7 @@ class Store:
             return int(row[0])
 
     def _stale(
-        self, conn: Conn, case_ref: int, version: int | None, user: str
+        self, conn: Conn, case_ref: int, version: int | None, user: str, redo: str = "decide"
     ) -> StaleDecision:
         found = conn.row(
             "SELECT version, claimed_by FROM cases WHERE id = :id", {"id": case_ref}
@@ -396,10 +254,57 @@ class Store:
             )
         return StaleDecision(
             f"case {case_ref} has changed since version {version}: it is at version "
-            f"{current_version}; read the decision now in force, then decide again on version "
+            f"{current_version}; read the decision now in force, then {redo} again on version "
             f"{current_version}",
             current,
         )
+
+    def add_correction(
+        self,
+        case_ref: int,
+        *,
+        version: int,
+        document: str,
+        correction: dict[str, Any],
+        recommendation: dict[str, Any],
+        claim: bool = False,
+    ) -> int:
+        """Record a confirmation or correction of a read attribute (``correction``: the fields
+        of ``evidence_store.add_correction`` but the case's version) made on ``version``: the
+        case's ``document`` becomes the one given (a new revision, the document as imported
+        kept), its version goes up, and the revised case's ``recommendation`` is stored, with
+        the audit entry, all or nothing. ``claim``: as for a decision. Raises StaleDecision.
+        Returns the correction's id."""
+        user = str(correction["corrected_by"])
+        with self.db.transaction() as conn:
+            params: dict[str, Any] = {"id": case_ref, "version": version, "doc": document,
+                                      "by": user, "at": correction["corrected_at"]}  # fmt: skip
+            conditions, claims = "id = :id AND version = :version", ""
+            if claim:
+                conditions += " AND (claimed_by IS NULL OR claimed_by = :by)"
+                claims = ", claimed_by = :by, claimed_at = COALESCE(claimed_at, :at)"
+            changed = conn.run(
+                "UPDATE cases SET version = version + 1, revision = revision + 1, "
+                "imported_document = COALESCE(imported_document, document), "
+                f"document = :doc{claims} WHERE {conditions}",
+                params,
+            )
+            if not changed:
+                raise self._stale(conn, case_ref, version, user, redo="correct")
+            found = conn.row("SELECT revision FROM cases WHERE id = :id", {"id": case_ref})
+            assert found is not None
+            ref = evidence_store.add_correction(conn, case_ref, case_version=version,
+                                                **correction)  # fmt: skip
+            read = correction["read"]
+            detail = {"correction": ref, "version": version, "item": correction["item"],
+                      "attribute": correction["attribute"], "action": correction["action"],
+                      "value": correction["value"],
+                      "read_value": None if read is None else read.value,
+                      "read_confidence": None if read is None else read.confidence}  # fmt: skip
+            record(conn, at=correction["corrected_at"], actor=user, action="correction",
+                   case_ref=case_ref, detail=detail)  # fmt: skip
+            self._recommend(conn, case_ref, revision=int(found[0]), **recommendation)
+            return ref
 
     def claim(self, case_ref: int, user: str, at: str) -> str:
         """Claim a case for ``user``; returns who holds it now (``user``, or whoever claimed
@@ -475,10 +380,10 @@ class Store:
         params.update(limit=limit, offset=offset)
         with self.db.reading() as conn:
             rows = conn.rows(
-                _SELECT + where + " ORDER BY c.id DESC LIMIT :limit OFFSET :offset", params
+                SELECT_CASES + where + " ORDER BY c.id DESC LIMIT :limit OFFSET :offset", params
             )
-            total = conn.row("SELECT count(*) FROM (" + _SELECT + where + ") matched", params)
-        return [_stored(row) for row in rows], int(total[0]) if total else 0
+            total = conn.row("SELECT count(*) FROM (" + SELECT_CASES + where + ") matched", params)
+        return [stored_row(row) for row in rows], int(total[0]) if total else 0
 
     @staticmethod
     def _filters(digest: str, **given: str | int | None) -> tuple[str, dict[str, Any]]:
@@ -490,7 +395,7 @@ class Store:
             if value is None:
                 continue
             if name == "status":
-                conditions.append(_STATUS[str(value)])
+                conditions.append(STATUS_WHERE[str(value)])
             else:
                 conditions.append(f"{columns[name]} = :{name}")
                 params[name] = value
@@ -499,8 +404,8 @@ class Store:
     def case(self, case_ref: int, digest: str) -> StoredCase | None:
         where, params = self._filters(digest, case_ref=case_ref)
         with self.db.reading() as conn:
-            row = conn.row(_SELECT + where, params)
-        return None if row is None else _stored(row)
+            row = conn.row(SELECT_CASES + where, params)
+        return None if row is None else stored_row(row)
 
     def decisions(self, case_ref: int) -> list[DecisionRecord]:
         """Every decision on a case, oldest first."""
@@ -510,12 +415,12 @@ class Store:
     @staticmethod
     def _decisions(conn: Conn, case_ref: int) -> list[DecisionRecord]:
         rows = conn.rows(
-            f"SELECT {_DEC}, {_REC.format(p='dr')} FROM decisions d "
+            f"SELECT {DEC_COLUMNS}, {REC_COLUMNS.format(p='dr')} FROM decisions d "
             "JOIN recommendations dr ON dr.id = d.recommendation_ref "
             "WHERE d.case_ref = :case ORDER BY d.id",
             {"case": case_ref},
         )
-        return [_decision(row, 0, _recommendation(row, 9)) for row in rows]
+        return [decision_row(row, 0, recommendation_row(row, 9)) for row in rows]
 
     def order_deciders(self, key: str, *, besides: int) -> set[str]:
         """Who decided the other cases of an order (an appeal's first ruling)."""
@@ -527,23 +432,24 @@ class Store:
             )
         return {str(row[0]) for row in rows}
 
-    def unscored(self, digest: str) -> list[tuple[int, str, str]]:
-        """(id, document, source) of the cases without a recommendation under these rules."""
+    def unscored(self, digest: str) -> list[int]:
+        """The ids of the cases whose document, as it is now, has no recommendation under
+        these rules."""
         with self.db.reading() as conn:
             rows = conn.rows(
-                "SELECT c.id, c.document, c.source FROM cases c WHERE NOT EXISTS "
+                "SELECT c.id FROM cases c WHERE NOT EXISTS "
                 "(SELECT 1 FROM recommendations r WHERE r.case_ref = c.id "
-                "AND r.rules_digest = :digest) ORDER BY c.id",
+                "AND r.rules_digest = :digest AND r.revision = c.revision) ORDER BY c.id",
                 {"digest": digest},
             )
-        return [(int(row[0]), str(row[1]), str(row[2])) for row in rows]
+        return [int(row[0]) for row in rows]
 
     def decided(self) -> Iterator[tuple[StoredCase, DecisionRecord]]:
         """Every decided case with its latest decision, in the order they were imported."""
         with self.db.reading() as conn:
-            rows = conn.rows(_SELECT + " WHERE d.id IS NOT NULL ORDER BY c.id", {"digest": ""})
+            rows = conn.rows(SELECT_CASES + " WHERE d.id IS NOT NULL ORDER BY c.id", {"digest": ""})
         for row in rows:
-            stored = _stored(row)
+            stored = stored_row(row)
             assert stored.decision is not None
             yield stored, stored.decision
 
