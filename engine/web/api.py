@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from engine.cases.text import SURROGATE_HINT, load_json, lone_surrogates
 from engine.errors import BodyError, CaseFileError
+from engine.evidence.bundle import open_zip_data
 from engine.explain.context import AUDIENCES
 from engine.model import SourceLoc
 from engine.ruling import RULINGS, ruling_json
@@ -24,9 +25,19 @@ from engine.web.accounts import User, require
 from engine.web.desk import Desk
 from engine.web.store import STATUSES, StoredCase
 
-__all__ = ["YAML_TYPES", "actor", "api_router", "body_format", "case_record", "due_record"]
+__all__ = [
+    "YAML_TYPES",
+    "ZIP_TYPE",
+    "actor",
+    "api_router",
+    "body_format",
+    "case_record",
+    "due_record",
+    "json_object",
+]
 
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
+ZIP_TYPE = "application/zip"
 
 
 def _ref(name: str) -> dict[str, Any]:
@@ -37,10 +48,18 @@ def _error(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": _ref("Error")}}
 
 
-_CASE_BODY = {
+_CASE_CONTENT = {"application/json": _ref("CaseFile"), "application/yaml": _ref("CaseFile")}
+_CASE_BODY = {"requestBody": {"required": True, "content": _CASE_CONTENT}}
+_BUNDLE = {
+    "application/zip": {
+        "schema": {"type": "string", "format": "binary"},
+        "description": "a bundle: a .zip with case.yaml and the files its evidence names",
+    }
+}
+_CASE_OR_BUNDLE = {
     "requestBody": {
         "required": True,
-        "content": {"application/json": _ref("CaseFile"), "application/yaml": _ref("CaseFile")},
+        "content": {**_CASE_CONTENT, **_BUNDLE},
     }
 }
 _BAD_CASE = _error(
@@ -166,9 +185,10 @@ def api_router(desk: Desk) -> APIRouter:
 
     @router.post(
         "/cases",
-        summary="Put a case on the desk: scored and stored, pending a decision",
+        summary="Put a case on the desk (a case file, or a bundle as a .zip): scored and stored, "
+        "pending a decision",
         status_code=201,
-        openapi_extra=_CASE_BODY,
+        openapi_extra=_CASE_OR_BUNDLE,
         responses={
             201: {"description": "stored", "content": {"application/json": _ref("CaseRecord")}},
             200: {
@@ -189,11 +209,15 @@ def api_router(desk: Desk) -> APIRouter:
         raw, fmt = await request.body(), body_format(request)
         user = actor(request)
         _source_ok(source)
+        bundle = request.headers.get("content-type", "").split(";")[0].strip() == ZIP_TYPE
 
         def work() -> tuple[dict[str, Any], bool]:
             require(user, "import")
-            case = desk.parse(raw, source=source, fmt=fmt)
-            imported = desk.add(case, source=source, actor=user)
+            if bundle:
+                imported = desk.add_bundle(open_zip_data(raw, source), user)
+            else:
+                imported = desk.add(desk.parse(raw, source=source, fmt=fmt), source=source,
+                                    actor=user)  # fmt: skip
             return case_record(desk.case(imported.id), desk=desk), imported.created
 
         record, created = await run_in_threadpool(work)
@@ -267,7 +291,7 @@ def api_router(desk: Desk) -> APIRouter:
         },
     )
     async def decide(request: Request, id: Annotated[int, Path(ge=1, le=2**62)]) -> Response:
-        fields = _json_object(await request.body())
+        fields = json_object(await request.body())
         decision = await run_in_threadpool(
             lambda: desk.decide(id, fields, source="body", actor=actor(request))
         )
@@ -357,10 +381,10 @@ def api_router(desk: Desk) -> APIRouter:
     return router
 
 
-def _json_object(raw: bytes) -> dict[str, Any]:
-    """A decision body: a JSON object, refused (located, 422) like a case body when it repeats a
-    key or holds a lone surrogate; its texts are checked for control and direction characters
-    by the desk."""
+def json_object(raw: bytes, what: str = "decision fields") -> dict[str, Any]:
+    """A decision's (or a correction's) body: a JSON object of ``what``, refused (located, 422)
+    like a case body when it repeats a key or holds a lone surrogate; its texts are checked for
+    control and direction characters by the desk."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -377,7 +401,7 @@ def _json_object(raw: bytes) -> dict[str, Any]:
             f"which is not a character\n    {SURROGATE_HINT}"
         )
     if not isinstance(data, dict):
-        raise BodyError("body: expected a JSON object of decision fields")
+        raise BodyError(f"body: expected a JSON object of {what}")
     return data
 
 

@@ -34,6 +34,7 @@ from engine.errors import (
     StorageError,
     TooManyAttempts,
     UnknownCase,
+    UnknownEvidence,
 )
 from engine.rules.program import Program
 from engine.run.scoring import EngineName
@@ -41,6 +42,7 @@ from engine.web.accounts import Accounts, Limits
 from engine.web.api import api_router
 from engine.web.db import Database
 from engine.web.desk import Desk
+from engine.web.evidence_routes import evidence_router
 from engine.web.middleware import Auth, BodyLimit, SameOrigin, SecurityHeaders
 from engine.web.migrations import schema_version
 from engine.web.pages import page_router, render_page
@@ -53,6 +55,7 @@ DEFAULT_MAX_BODY = 1 << 20  # 1 MiB: a case file with its evidence is a few KiB
 DEFAULT_MAX_UPLOAD = 64 << 20  # 64 MiB: an import of a folder or an archive, through a page
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 UPLOAD_PATHS = ("/import",)
+UPLOAD_TYPES = (("/v1/cases", "application/zip"),)  # a bundle posted to the API
 OPEN_PATHS = ("/login", "/health")  # answered without a user
 
 
@@ -160,6 +163,7 @@ def create_app(
         )  # fmt: skip
 
     app.include_router(api_router(desk))
+    app.include_router(evidence_router(desk))
     app.include_router(page_router(desk))
 
     def openapi() -> dict[str, Any]:
@@ -191,7 +195,8 @@ def create_app(
         # each error of the tree carries its status (engine.errors): 404 for an unknown case,
         # 409 for a conflict, 422 for a bad case file, body or decision, or an undecidable case,
         # 403 a role that may not, 429 too many logins, 503 a database that cannot be written
-        if isinstance(exc, UnknownCase | AccessDenied | StorageError) and _wants_page(request):
+        page_errors = UnknownCase | UnknownEvidence | AccessDenied | StorageError
+        if isinstance(exc, page_errors) and _wants_page(request):
             return page_error(request, exc.http_status, str(exc))
         problems = getattr(exc, "problems", ())
         response = _error(exc.http_status, exc.error_type, str(exc), problems)
@@ -228,7 +233,8 @@ def create_app(
     # the last added runs first: headers on every answer, the Host check, the token (before
     # any body is read), the size limit, the origin check
     app.add_middleware(SameOrigin)
-    app.add_middleware(BodyLimit, limit=max_body, uploads=max_upload, upload_paths=UPLOAD_PATHS)
+    app.add_middleware(BodyLimit, limit=max_body, uploads=max_upload, upload_paths=UPLOAD_PATHS,
+                       upload_types=UPLOAD_TYPES)  # fmt: skip
     app.add_middleware(
         Auth, accounts=accounts, token=token, clock=desk.epoch, open_paths=OPEN_PATHS
     )

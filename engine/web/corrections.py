@@ -64,16 +64,23 @@ def target(
     document: Mapping[str, Any],
     typed_on_import: Mapping[str, Any],
     reads: Mapping[str, tuple[ReadAttribute, ...]],
+    with_files: set[str],
     item: str,
     attribute: str,
 ) -> Target:
     """The attribute ``attribute`` of the item ``item``; UnknownEvidence when the case has no
-    such item, or the attribute is not one its kind can read, or the case file typed it."""
+    such item, the item no file on the desk (``with_files``: the items that have), the
+    attribute is not one its kind can read, or the case file typed it."""
     items = document.get("evidence") or []
     index = next((i for i, e in enumerate(items) if e.get("id") == item), None)
     if index is None:
         known = ", ".join(str(e.get("id")) for e in items) or "none"
         raise UnknownEvidence(f"the case has no evidence item {item!r} (items: {known})")
+    if item not in with_files:
+        raise UnknownEvidence(
+            f"evidence {item} has no file on the desk (the case was not imported as a bundle): "
+            "nothing was read from it to confirm or correct"
+        )
     kind_name = str(items[index].get("kind"))
     kind = program.kind(kind_name)
     readable = [e.attribute for e in kind.extract] if kind else []

@@ -473,7 +473,9 @@ class Desk:
                                if (e.get("id"), k) not in corrected}
             for e in document.get("evidence") or []
         }  # fmt: skip
-        goal = target(self.program, document, on_import, self.reads(case_ref), item, attribute)
+        with_files = {f.item for f in self.files(case_ref)}
+        goal = target(self.program, document, on_import, self.reads(case_ref), with_files, item,
+                      attribute)  # fmt: skip
         checked = check_correction(
             fields, goal, document, source=source, form=form, declared=self.fields,
             actor=actor.name if actor else None,

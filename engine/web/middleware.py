@@ -54,19 +54,34 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 class BodyLimit:
-    """Refuse a request body over ``limit`` bytes (``uploads`` for the upload routes) with 413:
-    at once when Content-Length says so, otherwise (chunked) as soon as it has read that much."""
+    """Refuse a request body over ``limit`` bytes (``uploads`` for the upload routes, and for
+    the routes of ``upload_types`` when the body has that content type: a bundle posted as a
+    .zip) with 413: at once when Content-Length says so, otherwise (chunked) as soon as it has
+    read that much."""
 
     def __init__(
-        self, app: ASGIApp, *, limit: int, uploads: int, upload_paths: tuple[str, ...] = ()
+        self,
+        app: ASGIApp,
+        *,
+        limit: int,
+        uploads: int,
+        upload_paths: tuple[str, ...] = (),
+        upload_types: tuple[tuple[str, str], ...] = (),
     ) -> None:
         self.app, self.limit, self.uploads, self.upload_paths = app, limit, uploads, upload_paths
+        self.upload_types = upload_types
+
+    def _upload(self, scope: Scope) -> bool:
+        if scope["path"] in self.upload_paths:
+            return True
+        kind = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
+        return (scope["path"], kind) in self.upload_types
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.uploads if scope["path"] in self.upload_paths else self.limit
+        limit = self.uploads if self._upload(scope) else self.limit
         message = f"the request body is larger than {limit} bytes"
         length = _header(scope, b"content-length")
         if length is not None:

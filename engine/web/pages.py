@@ -1,5 +1,6 @@
-"""The desk's pages: the queue, a case (with its report and the decision form), the agreement
-page, the import of files and folders, the login form. Server-rendered from reports/web/ with
+"""The desk's pages: the queue, a case (with its evidence files, what was read from them and the
+forms to confirm or correct it, its report and the decision form), the agreement page, the
+import of files, folders and bundles, the login form. Server-rendered from reports/web/ with
 the reports' sandboxed, autoescaping Jinja environment; no JavaScript.
 
 The language is ``?lang=zh|en`` (remembered in a cookie), Chinese by default like the CLI.
@@ -19,13 +20,21 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from engine.errors import AccountError, DecisionError, StaleDecision, TooManyAttempts
+from engine.errors import (
+    AccountError,
+    CorrectionError,
+    DecisionError,
+    StaleDecision,
+    TooManyAttempts,
+)
+from engine.evidence import read as reader
 from engine.explain.render import REPORTS_DIR, render_template
 from engine.policytools.agreement import Agreement, Row
 from engine.ruling import RULINGS
 from engine.shipped import messages
 from engine.web.api import actor, due_record
 from engine.web.desk import Desk, ImportReport
+from engine.web.evidence_view import evidence_view
 from engine.web.middleware import SESSION_COOKIE, session_value
 from engine.web.store import STATUSES, DecisionRecord, Recommendation
 
@@ -205,16 +214,15 @@ def page_router(desk: Desk) -> APIRouter:
     @router.post("/import", response_class=HTMLResponse)
     async def import_files(request: Request) -> HTMLResponse:
         form = await request.form(max_files=10_000)
-        report = ImportReport()
-        chosen = 0
+        uploads: list[tuple[str, bytes]] = []
         for upload in form.getlist("files"):
             if not isinstance(upload, UploadFile) or not upload.filename:
                 continue  # an empty file input
-            chosen += 1
-            raw = await upload.read()
-            work = partial(desk.import_file, upload.filename, raw, actor=actor(request))
-            report = report + await run_in_threadpool(work)
+            uploads.append((upload.filename, await upload.read()))
         await form.close()
+        chosen = len(uploads)
+        work = partial(desk.import_uploads, uploads, actor=actor(request))
+        report = await run_in_threadpool(work) if uploads else ImportReport()
         return render_page(
             desk, request, "imported.html.j2", report=report, nothing=chosen == 0,
             status=200 if not report.errors else 422,
@@ -227,6 +235,7 @@ def page_router(desk: Desk) -> APIRouter:
         form: dict[str, str] | None = None,
         problems: list[str] | None = None,
         status: int = 200,
+        correcting: dict[str, Any] | None = None,
     ) -> HTMLResponse:
         lang = _lang(request)
         user = actor(request)
@@ -262,6 +271,8 @@ def page_router(desk: Desk) -> APIRouter:
             "compensation_amount": _money(rec.compensation_amount),
             "reason": "",
         }
+        evidence = evidence_view(desk.program, stored.id, data, ruling, desk.files(case_ref),
+                                 desk.reads(case_ref), desk.corrections(case_ref))  # fmt: skip
         may = {
             "decide": user is None or user.may("decide_appeal" if case["appeal"] else "decide"),
             "claim": user is not None and user.may("claim"),
@@ -269,11 +280,14 @@ def page_router(desk: Desk) -> APIRouter:
                 stored.claimed_by == user.name or user.may("release_any")
             ),
         }
+        may["correct"] = may["decide"]  # who may decide a case may confirm what was read
         return render_page(
             desk, request, "case.html.j2",
             status=status if status != 200 else 422 if problems else 200, case=case, rec=shown,
             form=values, problems=problems or [], decisions=[_decision(d) for d in decisions],
-            rulings=RULINGS, may=may,
+            rulings=RULINGS, may=may, evidence=evidence, reading=not reader.missing_modules(),
+            corrections=[c.as_dict() for c in desk.corrections(case_ref)],
+            correcting=correcting or {}, corrector=values.get("decided_by", ""),
         )  # fmt: skip
 
     @router.get("/cases/{id}", response_class=HTMLResponse)
@@ -335,6 +349,41 @@ def page_router(desk: Desk) -> APIRouter:
             )  # fmt: skip
         return response
 
+    @router.post("/cases/{id}/evidence", response_model=None)
+    def correct(
+        request: Request,
+        id: CaseRef,
+        item: Annotated[str, Form(max_length=200)] = "",
+        attribute: Annotated[str, Form(max_length=200)] = "",
+        action: Annotated[str, Form(max_length=100)] = "",
+        value: Annotated[str, Form(max_length=200_000)] = "",
+        reason: Annotated[str, Form(max_length=100_000)] = "",
+        version: Annotated[str, Form(max_length=32)] = "",
+        corrected_by: Annotated[str, Form(max_length=10_000)] = "",
+    ) -> Response:
+        """Confirm or correct a read attribute from the case page's form."""
+        user = actor(request)
+        fields = {"action": action, "value": value, "reason": reason, "version": version}
+        if user is None:  # the one-person desk: the form says who corrects
+            fields["corrected_by"] = corrected_by
+        correcting: dict[str, Any] = {"item": item, "attribute": attribute, "value": value,
+                                      "reason": reason}  # fmt: skip
+        try:
+            desk.correct(id, item, attribute, fields, source="correction", form=True, actor=user)
+        except CorrectionError as exc:
+            correcting["problems"] = [str(p) for p in exc.problems]
+            return case_page(request, id, correcting=correcting, status=422)
+        except StaleDecision as exc:
+            correcting["problems"] = [str(exc)]
+            return case_page(request, id, correcting=correcting, status=409)
+        response = RedirectResponse(f"/cases/{id}#evidence", status_code=303)
+        if user is None:
+            response.set_cookie(
+                ARBITRATOR_COOKIE, quote(corrected_by.strip()), samesite="strict",
+                httponly=True, max_age=365 * 86400,
+            )  # fmt: skip
+        return response
+
     @router.get("/cases/{id}/report")
     def report(
         request: Request,
@@ -344,7 +393,7 @@ def page_router(desk: Desk) -> APIRouter:
     ) -> Response:
         lang = _lang(request)
         stored = desk.case(id)
-        scored = desk.score(desk.stored_case(stored))
+        scored = desk.score(desk.scoring_case(stored))
         fmt = "md" if format == "md" else "html"
         who = audience if audience in ("arbitrator", "buyer", "seller") else "arbitrator"
         desk.audit(actor(request), "view_report", id, format=fmt, audience=who, lang=lang)

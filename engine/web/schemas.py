@@ -222,6 +222,8 @@ def _ruling() -> dict[str, Any]:
                         "valid": {"type": "boolean"},
                         "weight": {"type": "number"},
                         "reasons": {"type": "array", "items": reason},
+                        "read": {"type": "array", "items": _read_finding()},
+                        "unconfirmed": {"type": "boolean"},
                     },  # fmt: skip
                 ),
             },
@@ -242,6 +244,79 @@ def _ruling() -> dict[str, Any]:
             "appeal": {"enum": ["changed", "confirmed"]},
         },
     )
+
+
+def _read_finding() -> dict[str, Any]:
+    schema = _object(
+        ["attribute", "value", "file", "confidence", "counted"],
+        {"attribute": _TEXT, "value": {}, "file": _TEXT, "confidence": {"type": "number"},
+         "counted": {"type": "boolean"}},
+    )  # fmt: skip
+    schema["description"] = (
+        "an attribute read from a bundle's file, and whether it counts (read_confidence_min)"
+    )
+    return schema
+
+
+def _evidence() -> dict[str, Any]:
+    region = _nullable(_object(["page", "x", "y", "w", "h"], {
+        k: {"type": "integer"} for k in ("page", "x", "y", "w", "h")}))  # fmt: skip
+    stored_file = _object(
+        ["id", "item", "name", "sha256", "type", "size", "case_version", "pages", "url"],
+        {"id": {"type": "integer"}, "item": _TEXT, "name": _TEXT, "sha256": _TEXT,
+         "type": {**_TEXT, "description": "by its bytes: jpg, png, pdf, docx, ..."},
+         "size": {"type": "integer"}, "case_version": {"type": "integer"},
+         "pages": {"type": "array", "items": _object(["width", "height"], {
+             "width": {"type": "integer"}, "height": {"type": "integer"}})},
+         "url": {**_TEXT, "description": "the file itself (GET, with the same credentials)"}},
+    )  # fmt: skip
+    read = _object(
+        ["attribute", "value", "file", "confidence", "extractor", "source", "region"],
+        {"attribute": _TEXT, "value": {}, "file": _TEXT, "confidence": {"type": "number"},
+         "extractor": _TEXT, "source": _TEXT, "region": region},
+    )  # fmt: skip
+    return _object(
+        ["files", "read", "corrections"],
+        {"files": {"type": "array", "items": stored_file},
+         "read": {"type": "object", "additionalProperties": {"type": "array", "items": read},
+                  "description": "by evidence item id: what was read when the case was imported"},
+         "corrections": {"type": "array", "items": {"$ref": "#/components/schemas/Correction"}}},
+    )  # fmt: skip
+
+
+def _correction() -> dict[str, Any]:
+    return _object(
+        ["id", "item", "attribute", "action", "value", "read_value", "read_confidence",
+         "version", "corrected_by", "corrected_at", "reason"],
+        {"id": {"type": "integer"}, "item": _TEXT, "attribute": _TEXT,
+         "action": {"enum": ["confirm", "correct"]}, "value": {}, "read_value": {},
+         "read_confidence": _nullable({"type": "number"}),
+         "version": {"type": "integer", "description": "the case's version it was made on"},
+         "corrected_by": _TEXT, "corrected_at": _TEXT, "reason": _TEXT},
+    )  # fmt: skip
+
+
+def _correction_request() -> dict[str, Any]:
+    schema = _object(
+        ["action"],
+        {
+            "action": {"enum": ["confirm", "correct"]},
+            "value": {"description": "correct: the value, of the attribute's declared type "
+                      "(JSON); confirm: omitted, or the value read"},
+            "reason": {"type": ["string", "null"], "maxLength": 4000,
+                       "description": "required to correct"},
+            "version": {"type": ["integer", "null"], "minimum": 0,
+                        "description": "the case's version the correction is made on; "
+                        "required with accounts; a stale one is refused with 409"},
+            "corrected_by": {**_NAME, "maxLength": 200,
+                             "description": "who corrects, on a desk without accounts only"},
+        },
+    )  # fmt: skip
+    schema["description"] = (
+        "Confirm the value read from the item's files, or correct it: either types it into "
+        "the case (a new version), which is then scored again."
+    )
+    return schema
 
 
 def _error() -> dict[str, Any]:
@@ -285,7 +360,8 @@ def _decision_request() -> dict[str, Any]:
                 "type": ["integer", "null"],
                 "minimum": 0,
                 "description": "the case's version the decision was made on (its number of "
-                "decisions); required with accounts; a stale one is refused with 409",
+                "decisions and reading corrections); required with accounts; a stale one is "
+                "refused with 409",
             },
             "ruling": {
                 "enum": [*RULINGS, None],
@@ -358,7 +434,10 @@ def _case_record() -> dict[str, Any]:
             "platform": _TEXT,
             "dispute_type": _TEXT,
             "status": {"enum": ["pending", "accepted", "overridden"]},
-            "version": {"type": "integer", "description": "decisions recorded so far"},
+            "version": {
+                "type": "integer",
+                "description": "changes recorded so far: decisions and reading corrections",
+            },
             "claimed_by": _nullable(_TEXT),
             "due": {"type": "array", "items": _due()},
             "source": _TEXT,
@@ -434,6 +513,12 @@ def components(program: Program) -> dict[str, Any]:
         "CaseRecord": _case_record(),
         "CaseList": case_list,
         "Rules": _rules(),
+        "Evidence": _evidence(),
+        "Correction": _correction(),
+        "CorrectionRequest": _correction_request(),
+        "CorrectionRecord": _object(["correction", "case"], {
+            "correction": {"$ref": "#/components/schemas/Correction"},
+            "case": {"$ref": "#/components/schemas/CaseRecord"}}),
         "Claim": _object(["id", "claimed_by"], {"id": {"type": "integer"},
                                                 "claimed_by": _nullable(_TEXT)}),
         "Me": _object(["user"], {"user": _nullable(_object(["name", "role"], {
