@@ -216,3 +216,66 @@ def test_two_arbitrators_log_in_claim_and_collide(team_server: str, tmp_path: Pa
             assert zhao.locator("#cases tbody tr").count() == 2
         finally:
             browser.close()
+
+
+@pytest.mark.slow
+def test_an_arbitrator_imports_a_bundle_sees_the_slip_and_corrects_what_was_read(
+    server: str, tmp_path: Path
+) -> None:
+    from evidencedata import receipt_case, slip_png, zipped
+
+    browser_path = _chromium()
+    sync_api = pytest.importorskip("playwright.sync_api")
+    shots = Path(os.environ.get("ADJUDICATE_SCREENSHOTS") or tmp_path)
+    bundle = tmp_path / "TB-2024-000101.zip"
+    bundle.write_bytes(zipped({"case.yaml": receipt_case(), "slip.png": slip_png()}))
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=browser_path, args=FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            images: list[tuple[str, int, str]] = []
+            page.on("response", lambda r: images.append(
+                (r.url.removeprefix(server), r.status, r.headers.get("content-type", ""))
+            ) if "/files/" in r.url else None)  # fmt: skip
+            page.goto(server + "/?lang=en")
+            page.locator("#import input[type=file]:not([webkitdirectory])").set_input_files(
+                [str(bundle)]
+            )
+            page.locator("#import button[type=submit]").click()
+            page.wait_for_url("**/import")
+            assert page.locator("#imported li").inner_text().startswith("TB-2024-000101")
+
+            page.get_by_role("link", name="TB-2024-000101").click()
+            assert page.locator("#recommendation .headline").inner_text() == (
+                "more evidence requested"
+            )
+            item = page.locator("#item-2")
+            item.locator("svg.page image").wait_for()
+            page.wait_for_load_state("networkidle")
+            assert ("/cases/1/files/1/pages/1", 200, "image/png") in images
+            assert item.locator("svg.page .region rect").count() == 4
+            assert item.locator("svg.page .region text").all_text_contents() == [
+                "issuer", "tracking_no", "signer_name", "copy_no",
+            ]  # fmt: skip
+            signer = item.locator("#attr-2-signer_name")
+            assert "read, not sure enough: does not count" in signer.inner_text()
+            item.screenshot(path=str(shots / "web-evidence.png"))
+
+            # the arbitrator looks at the slip and types the signer the receipt shows
+            form = signer.locator("form")
+            form.locator("input[name=corrected_by]").fill("王芳")
+            form.locator("input[name=value]").fill("张伟")
+            form.locator("input[name=reason]").fill("签收人一栏为张伟，与收件人一致")
+            form.locator("button.correct-button").click()
+            page.wait_for_url("**/cases/1#evidence")
+            assert page.locator("#recommendation .headline").inner_text() == (
+                "claim rejected, money released to the seller"
+            )
+            assert "corrected by a person" in page.locator("#attr-2-signer_name").inner_text()
+            row = page.locator("#corrections tbody tr").first.inner_text().split("\t")
+            assert row[1:] == ["王芳", "corrected", "E2", "signer_name", "张伟 (60 %)", "张伟",
+                               "签收人一栏为张伟，与收件人一致", "0"]  # fmt: skip
+            assert "Version 1" in page.locator("#claim").inner_text()
+        finally:
+            browser.close()
+    assert (shots / "web-evidence.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

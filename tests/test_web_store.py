@@ -119,3 +119,55 @@ def test_the_export_reads_back_as_archived_decisions_and_rescoring_gives_the_agr
     ]  # fmt: skip
     # and the desk's agreement page shows the same figures
     assert "3 cases decided, 2 agree with the recommendation (66.7%)" in shown
+
+
+def test_a_database_of_schema_3_keeps_its_recommendations_and_decisions_on_migration_4(
+    desk_db: str, program: Program
+) -> None:
+    from engine.web.db import open_database
+
+    db = open_database(desk_db)
+    try:
+        assert migrate(db, upto=3) == 3
+        with db.transaction() as conn:
+            conn.run(
+                "INSERT INTO cases (case_id, platform, dispute_type, claimed_amount, document, "
+                "source, imported_at, version, order_key) VALUES ('TB-1', 'taobao', 'quality', "
+                "'1.00', '{}', 'x', 'now', 1, 'taobao:301')"
+            )
+            conn.run(
+                "INSERT INTO recommendations (case_ref, rules_name, rules_version, rules_digest, "
+                "engine, ruling, deciding_rule, refund_amount, compensation_amount, ruling_json, "
+                "scored_at) VALUES (1, 'n', 'v', 'sha256:old', 'reference', 'refund', 'r', '1.00', "
+                "'0.00', '{}', 'now')"
+            )
+            conn.run(
+                "INSERT INTO decisions (case_ref, recommendation_ref, decided_by, decided_at, "
+                "ruling, refund_amount, compensation_amount, reason, accepted) VALUES (1, 1, "
+                "'王芳', 'now', 'refund', '1.00', '0.00', '', 1)"
+            )
+        assert migrate(db) == 4
+        with db.reading() as conn:
+            kept = conn.rows(
+                "SELECT d.decided_by, r.rules_digest, r.revision, c.revision, c.version "
+                "FROM decisions d JOIN recommendations r ON r.id = d.recommendation_ref "
+                "JOIN cases c ON c.id = d.case_ref"
+            )
+        with db.transaction() as conn:  # a second recommendation under one digest: a revision
+            conn.run(
+                "INSERT INTO recommendations (case_ref, rules_name, rules_version, rules_digest, "
+                "engine, ruling, deciding_rule, refund_amount, compensation_amount, ruling_json, "
+                "scored_at, revision) VALUES (1, 'n', 'v', 'sha256:old', 'reference', "
+                "'pay_seller', 'r', '0.00', '0.00', '{}', 'now', 1)"
+            )
+        with pytest.raises(Exception, match="(?i)unique|duplicate"):
+            with db.transaction() as conn:
+                conn.run(
+                    "INSERT INTO recommendations (case_ref, rules_name, rules_version, "
+                    "rules_digest, engine, ruling, deciding_rule, refund_amount, "
+                    "compensation_amount, ruling_json, scored_at, revision) VALUES (1, 'n', 'v', "
+                    "'sha256:old', 'reference', 'refund', 'r', '0.00', '0.00', '{}', 'now', 1)"
+                )
+    finally:
+        db.close()
+    assert kept == [("王芳", "sha256:old", 0, 0, 1)]
