@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 import schemathesis
 from conftest import RULES
+from evidencedata import blank_png, receipt_case, zipped
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     negative_data_rejection,
@@ -29,6 +31,17 @@ _app = create_app(
     clock=Clock(),
 )  # fmt: skip
 schema = schemathesis.openapi.from_asgi("/openapi.json", _app, headers={"host": "127.0.0.1"})
+# bundles posted as .zip: whole ones, hostile ones and any bytes at all
+_TYPED = "      signer_name: 张伟\n"
+schemathesis.openapi.media_type("application/zip", st.one_of(
+    st.sampled_from([
+        zipped({"case.yaml": receipt_case(typed=_TYPED), "slip.png": blank_png()}),
+        zipped({"case.yaml": receipt_case(), "../slip.png": b"x"}),
+        zipped({"slip.png": blank_png()}),
+        b"PK\x03\x04 not a zip",
+    ]),
+    st.binary(max_size=256),
+))  # fmt: skip
 CHECKS = [
     schemathesis.checks.not_a_server_error,
     status_code_conformance,
