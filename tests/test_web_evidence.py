@@ -337,3 +337,20 @@ def test_a_file_stored_by_one_desk_is_served_by_another_on_the_same_database(
         wrong_case = second.get("/cases/2/files/1")
     assert served.content == image
     assert other.status_code == 404 and wrong_case.status_code == 404
+
+
+def test_markup_named_png_is_neither_shown_nor_served_as_markup(
+    tmp_path: Path, program: Program
+) -> None:
+    markup = b"<html><script>alert(document.cookie)</script><svg onload=alert(1)></svg></html>"
+    data = zipped({"case.yaml": receipt_case(typed=TYPED), "slip.png": markup})
+    with client(program, tmp_path / "desk.sqlite3") as http:
+        case = post_bundle(http, data).json()
+        page = http.get("/cases/1?lang=en").text
+        served = http.get("/cases/1/files/1")
+    assert case["recommendation"]["evidence"][1]["admitted"] is False
+    assert "alert" not in page
+    assert (served.headers["content-type"], served.headers["content-disposition"]) == (
+        "application/octet-stream", "attachment; filename*=UTF-8''slip.png",
+    )  # fmt: skip
+    assert served.headers["content-security-policy"].endswith("; sandbox")

@@ -6,9 +6,11 @@ program, db, token=...)`` builds the ASGI application over a SQLite file or a ``
 URL; ``adjudicate serve`` runs it with uvicorn, ``adjudicate users`` manages its accounts.
 
 Modules: app (the application, errors as JSON), middleware (body limit, who is asking, origin),
-api and pages (routes), desk (what both call), store, db, migrations, audit (the database),
-accounts (users, sessions, tokens), amounts (what a ruling may award), deadlines (working days),
-schemas (OpenAPI).
+api, pages and evidence_routes (routes), desk (what they call), decision_form and corrections
+(what a decision or a correction of a reading may be), bundles (bundles put on the desk),
+evidence_view (a case's evidence as shown), store, records, evidence_store, db, migrations,
+audit (the database), accounts (users, sessions, tokens), amounts (what a ruling may award),
+deadlines (working days), textcheck (text people type), schemas (OpenAPI).
 """
 
 from engine.web.app import create_app
