@@ -316,3 +316,72 @@ def test_a_role_that_may_not_decide_sees_no_correction_form(
     assert "Your role may not confirm or correct what was read on this case." in policy
     assert arbitrator.count('action="/cases/1/evidence"') == 5
     assert 'name="corrected_by"' not in arbitrator  # the signed-in user corrects
+
+
+@pytest.mark.usefixtures("stand_in_reader")
+def test_ten_simultaneous_corrections_on_one_version_record_exactly_one(
+    desk_db: str, program: Program
+) -> None:
+    """Ten arbitrators' threads correct one version of a case at once, through the desk: one
+    correction and its revision are recorded, nine are refused as stale."""
+    import threading
+
+    from engine.errors import StaleDecision
+    from engine.evidence.bundle import open_zip_data
+    from engine.web.desk import Desk
+    from engine.web.store import Store
+
+    desk = Desk(program, Store(desk_db))
+    imported = desk.add_bundle(open_zip_data(receipt_bundle(), "TB-2024-000101.zip"))
+    outcomes: list[Any] = []
+    barrier = threading.Barrier(10)
+
+    def correct(n: int) -> None:
+        barrier.wait()
+        try:
+            outcomes.append(desk.correct(
+                imported.id, "E2", "signer_name",
+                {"action": "correct", "value": f"张{n}", "reason": f"#{n}", "version": 0,
+                 "corrected_by": f"arbitrator-{n}"},
+            ))  # fmt: skip
+        except StaleDecision as exc:
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=correct, args=(n,)) for n in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        [recorded] = desk.corrections(imported.id)
+        stored = desk.case(imported.id)
+    finally:
+        desk.store.close()
+    assert sum(isinstance(o, StaleDecision) for o in outcomes) == 9
+    assert (stored.version, stored.revision) == (1, 1)
+    assert stored.data()["evidence"][1]["attributes"] == {"signer_name": recorded.value}
+
+
+@pytest.mark.usefixtures("stand_in_reader")
+def test_under_other_rules_cases_are_scored_again_with_their_readings_and_corrections(
+    tmp_path: Path, program: Program, rules_copy: Any
+) -> None:
+    from evidencedata import blank_png, receipt_case, zipped
+
+    from engine import load_rules
+
+    db = tmp_path / "desk.sqlite3"
+    other = receipt_case().replace("TB-2024-000101", "TB-2024-000102")
+    with client(program, db) as http:
+        http.post("/v1/cases", content=receipt_bundle(), headers=ZIP)
+        http.post("/v1/cases", content=zipped({"case.yaml": other, "slip.png": blank_png()}),
+                  headers=ZIP)  # fmt: skip
+        confirmed = http.post(SIGNER, json={"action": "confirm", "corrected_by": "王芳"})
+        assert confirmed.status_code == 201
+    changed = load_rules(rules_copy(("policy.yaml", 'version: "2026.1"', 'version: "2026.2"')))
+    assert changed.digest != program.digest
+    with client(changed, db) as http:  # a server started under other rules
+        cases = {c["case_id"]: c for c in http.get("/v1/cases").json()["cases"]}
+    assert cases["TB-2024-000101"]["recommendation"]["rules"]["version"] == "2026.2"
+    assert cases["TB-2024-000101"]["recommendation"]["ruling"] == "pay_seller"  # corrected
+    assert cases["TB-2024-000102"]["recommendation"]["ruling"] == "request_evidence"  # still read
