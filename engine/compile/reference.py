@@ -16,14 +16,14 @@ from engine.model import Firing
 from engine.rules.program import KEY, TYPE, Atom, Const, FieldRef, Program, Rule
 from engine.rules.semantics import SYMBOLS
 
-__all__ = ["ReferenceEvaluator", "python_source"]
+__all__ = ["ReferenceEvaluator", "atom_source", "condition_source", "python_source"]
 
 Fact = Mapping[str, Any]
 Groups = Mapping[tuple[str, str | None], list[Fact]]
 # ---------------------------------------------------------------- code generation
 
 
-def _test(atom: Atom, var: Mapping[str, str]) -> str:
+def atom_source(atom: Atom, var: Mapping[str, str]) -> str:
     """The atom as a Python expression over the variables bound to its aliases."""
     left = f"{var[atom.left.alias]}.get({atom.left.fact_field!r})"
     if atom.op == "present":
@@ -39,6 +39,15 @@ def _test(atom: Atom, var: Mapping[str, str]) -> str:
     assert isinstance(right, FieldRef)
     other = f"{var[right.alias]}.get({right.fact_field!r})"
     return f"((_v := {left}) is not None and (_w := {other}) is not None and _v {symbol} _w)"
+
+
+def condition_source(condition: tuple[tuple[Atom, ...], ...], var: Mapping[str, str]) -> str:
+    """A condition (alternatives of atoms) as one Python expression over fact variables."""
+    alternatives = [
+        "(" + " and ".join(atom_source(atom, var) for atom in atoms) + ")" if atoms else "True"
+        for atoms in condition
+    ]
+    return " or ".join(alternatives) or "False"
 
 
 def _rule_source(
@@ -61,7 +70,7 @@ def _rule_source(
             lines.append(f"{indent}if {' or '.join(earlier)}:")
             lines.append(f"{indent}    continue")
         for atom in per_step[i]:
-            lines.append(f"{indent}if not {_test(atom, var)}:")
+            lines.append(f"{indent}if not {atom_source(atom, var)}:")
             lines.append(f"{indent}    continue")
     bindings = ", ".join(f"({name!r}, {var[name]}[KEY])" for name in names)
     lines.append(f"{indent}fired.add(Firing({rule.id!r}, ({bindings},)))")

@@ -36,6 +36,7 @@ from engine.run.values import round_money
 __all__ = ["Decider"]
 
 ZERO = Decimal("0")
+_OUTCOMES_CACHED = 10_000  # sets of fired outcome rules whose decision is kept
 ONE = Decimal("1")
 
 
@@ -66,6 +67,26 @@ class Decider:
             for effect in rule.effects:
                 by_rule = self._by_kind.setdefault(effect.kind, {})
                 by_rule[rule.id] = (*by_rule.get(rule.id, ()), effect)
+        # what the per-case steps look up, by name, instead of searching the Program's lists
+        self._index = {rule.id: rule.index for rule in program.rules}
+        self._targeted = {
+            rule.id: tuple(e for e in rule.effects if e.target is not None)
+            for rule in program.rules
+        }
+        self._status_rules = frozenset(self._by_kind.get("reject", {})) | frozenset(
+            self._by_kind.get("meets", {})
+        )
+        self._kinds = {kind.name: kind for kind in program.evidence_kinds}
+        self._requires = {
+            kind.name: frozenset(kind.requirements) for kind in program.evidence_kinds
+        }
+        self._dispute_types = {d.name: d for d in program.dispute_types}
+        self._issues = {issue.name: issue for issue in program.issues}
+        self._outcomes: dict[frozenset[str], tuple[Rule, Effect]] = {}
+        self._issue_aliases = {
+            rule.id: frozenset(a.name for a in rule.aliases if a.fact_type == "issue")
+            for rule in program.rules
+        }
 
     def _reason(self, rule_id: str, prepared: Prepared) -> Reason:
         """A rule's reason as a ruling gives it: its quoted parameters as in force for the case."""
@@ -74,8 +95,8 @@ class Decider:
 
     def changes_statuses(self, firings: Iterable[Firing]) -> bool:
         """Whether any of these firings rejects an item or meets a requirement."""
-        rejects, meets = self._by_kind.get("reject", {}), self._by_kind.get("meets", {})
-        return any(f.rule_id in rejects or f.rule_id in meets for f in firings)
+        rules = self._status_rules
+        return any(f.rule_id in rules for f in firings)
 
     def _effects(self, firings: Iterable[Firing], kind: str) -> Iterable[tuple[Firing, Effect]]:
         by_rule = self._by_kind.get(kind, {})
@@ -96,16 +117,16 @@ class Decider:
                 effect.requirements
             )
         out: dict[str, EvidenceStatus] = {}
+        requires = self._requires
+        nothing: frozenset[str] = frozenset()
         for item in prepared.case.evidence:
-            kind = self.program.kind(item.kind)
+            required = requires.get(item.kind)
             admitted = item.id not in rejected
-            valid = (
-                admitted and kind is not None and set(kind.requirements) <= met.get(item.id, set())
-            )
+            valid = admitted and required is not None and required <= met.get(item.id, nothing)
             unsure = prepared.unconfirmed.get(item.id)
             unconfirmed = False
-            if unsure and admitted and kind is not None and not valid:
-                failed = set(kind.requirements) - met.get(item.id, set())
+            if unsure and admitted and required is not None and not valid:
+                failed = required - met.get(item.id, set())
                 unconfirmed = all(self._touched.get(rid, frozenset()) & unsure for rid in failed)
             out[item.id] = EvidenceStatus(admitted=admitted, valid=valid, unconfirmed=unconfirmed)
         return out
@@ -118,7 +139,7 @@ class Decider:
         firings: Iterable[Firing],
         statuses: Mapping[str, EvidenceStatus],
     ) -> tuple[IssueResult, ...]:
-        dtype = self.program.dispute_type(prepared.case.dispute.type)
+        dtype = self._dispute_types.get(prepared.case.dispute.type)
         if dtype is None:
             return ()
         firings = list(firings)
@@ -131,8 +152,7 @@ class Decider:
                 if holds(condition, bound):
                     skipped.add(name)
         for name, burden in dtype.burdens:
-            issue = self.program.issue(name)
-            assert issue is not None
+            issue = self._issues[name]
             if name in skipped:
                 standard = _decimal(self.plan.evaluate(issue.standard, env))
                 results.append(IssueResult(
@@ -191,7 +211,8 @@ class Decider:
         statuses: Mapping[str, EvidenceStatus],
         issues: tuple[IssueResult, ...],
     ) -> Ruling:
-        firings = sorted(set(firings), key=lambda f: (self.rules[f.rule_id].index, f.bindings))
+        index = self._index
+        firings = sorted(set(firings), key=lambda f: (index[f.rule_id], f.bindings))
         case = prepared.case
         env = prepared.env
         outcome_rule, effect = self._outcome(case.case_id, firings)
@@ -213,7 +234,7 @@ class Decider:
         )
         # the score of the issues the deciding rule looked at (1 for a procedural or objective
         # outcome, which looks at none)
-        issue_aliases = {a.name for a in outcome_rule.aliases if a.fact_type == "issue"}
+        issue_aliases = self._issue_aliases[outcome_rule.id]
         decided_on = {
             key.removeprefix("issue:")
             for firing in firings
@@ -285,6 +306,18 @@ class Decider:
         )
 
     def _outcome(self, case_id: str, firings: list[Firing]) -> tuple[Rule, Effect]:
+        """The deciding rule and its ruling effect: a function of which outcome rules fired,
+        worked out once for each such set (a batch meets the same few sets again and again)."""
+        deciding = self._by_kind.get("ruling", {})
+        fired = frozenset(f.rule_id for f in firings if f.rule_id in deciding)
+        found = self._outcomes.get(fired)
+        if found is None:
+            found = self._choose_outcome(case_id, firings)
+            if len(self._outcomes) < _OUTCOMES_CACHED:
+                self._outcomes[fired] = found
+        return found
+
+    def _choose_outcome(self, case_id: str, firings: list[Firing]) -> tuple[Rule, Effect]:
         candidates: dict[str, Effect] = {}
         for firing, effect in self._effects(firings, "ruling"):
             candidates.setdefault(firing.rule_id, effect)
@@ -314,17 +347,16 @@ class Decider:
     ) -> tuple[EvidenceFinding, ...]:
         in_play = {r.issue for r in issues}
         reasons: dict[str, list[Reason]] = {item.id: [] for item in prepared.case.evidence}
+        given: set[tuple[str, str]] = set()  # (item, rule): a rule's reason is given once
         weights: dict[str, Decimal] = {}
         met: dict[str, set[str]] = {}
         for firing in firings:
-            rule = self.rules[firing.rule_id]
-            for effect in rule.effects:
-                if effect.target is None:
-                    continue
-                key = firing.key_of(effect.target) or ""
-                reason = self._reason(rule.id, prepared)
-                if reason not in reasons[key]:
-                    reasons[key].append(reason)
+            rule_id = firing.rule_id
+            for effect in self._targeted[rule_id]:
+                key = firing.key_of(effect.target or "") or ""
+                if (key, rule_id) not in given:  # a rule's reason is the same for every effect
+                    given.add((key, rule_id))
+                    reasons[key].append(self._reason(rule_id, prepared))
                 if effect.kind == "meets":
                     met.setdefault(key, set()).update(effect.requirements)
                 if effect.kind in ("supports", "opposes") and effect.issue in in_play:
@@ -339,7 +371,7 @@ class Decider:
         lowest = min((r.lower_bound for r in issues), default=ZERO)
         for item in prepared.case.evidence:
             status = statuses[item.id]
-            kind = self.program.kind(item.kind)
+            kind = self._kinds.get(item.kind)
             unmet = []
             for rid in kind.requirements if kind is not None else ():
                 if rid not in met.get(item.id, set()):

@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from engine.cases.attributes import file_type, fingerprint, typed
-from engine.cases.names import normalise_name, scripts
+from engine.cases.names import scripts
 from engine.model import Case, Evidence, Type
 from engine.rules.predicates import predicate_holds
 from engine.rules.program import (
@@ -38,7 +38,9 @@ from engine.rules.schema import (
     ORDER_FIELDS,
     SINGLETONS,
 )
-from engine.rules.semantics import Converter, converter, holds
+from engine.rules.semantics import Converter, converter
+from engine.run.derivedcode import compile_rounds
+from engine.run.factcode import FactBuilder, Field, domain_builder, fact_builder
 from engine.run.notices import Notice
 from engine.run.params import Resolved, policy_timezone, resolve_parameters
 from engine.run.readings import file_types, read_min, read_values
@@ -61,7 +63,6 @@ _TABLES: dict[str, Mapping[str, Type]] = {
 }  # fmt: skip
 
 
-Field = tuple[str, str, Converter | None, bool]  # fact field, source field, converter, is name
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,9 +120,24 @@ class FactPlan:
         self.evidence_fields: dict[str | None, tuple[Field, ...]] = {
             None: self._plan_fields(evidence_wanted, EVIDENCE_FIELDS)
         }
+        self.kinds = {kind.name: kind for kind in program.evidence_kinds}
+        self.attribute_types = {
+            kind.name: dict(kind.attributes) for kind in program.evidence_kinds
+        }
         for kind in program.evidence_kinds:
             table = {**EVIDENCE_FIELDS, **dict(kind.attributes)}
             self.evidence_fields[kind.name] = self._plan_fields(evidence_wanted, table)
+        # the same plans as generated functions: one per fact type, one per evidence kind
+        self.build: dict[str, FactBuilder] = {
+            fact_type: fact_builder(fact_type, fields) for fact_type, fields in self.fields.items()
+        }
+        self.build_evidence: dict[str | None, FactBuilder] = {
+            kind: fact_builder("evidence", fields) for kind, fields in self.evidence_fields.items()
+        }
+        self.order_domain = domain_builder(ORDER_FIELDS)
+        self.dispute_domain = domain_builder(DISPUTE_FIELDS)
+        self.appeal_domain = domain_builder(APPEAL_FIELDS)
+        self.param_facts: dict[int, tuple[Mapping[str, Any], Fact]] = {}
         self.predicates: dict[str, list[tuple[Predicate, str, list[Compiled]]]] = {}
         for pred in program.predicates:
             subject = pred.args[0].value
@@ -141,6 +157,7 @@ class FactPlan:
                     in_fact=item.name in case_wanted,
                 )
             )
+        self.derived_code = compile_rounds(program, frozenset(case_wanted))
         self.status_at = {kind: (a, v) for kind, a, v in program.status_strata}
         self.types_in_round: dict[int, frozenset[str]] = {}
         for rule in program.rules:
@@ -190,19 +207,6 @@ class FactPlan:
         return dated
 
 
-def _fact(fact_type: str, key: str, domain: Mapping[str, Any], fields: tuple[Field, ...]) -> Fact:
-    fact: Fact = {TYPE: fact_type, KEY: key}
-    for name, base, convert, is_name in fields:
-        value = domain.get(base)
-        if value is None:
-            continue
-        if is_name:
-            fact[name] = normalise_name(str(value))
-        else:
-            fact[name] = value if convert is None else convert(value)
-    return fact
-
-
 @dataclass
 class Prepared:
     """Everything about one case that does not depend on firings."""
@@ -218,10 +222,6 @@ class Prepared:
     unconfirmed: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
-def _domain(obj: Any, table: Mapping[str, Type]) -> dict[str, Any]:
-    return {name: value for name in table if (value := getattr(obj, name, None)) is not None}
-
-
 def _with_declared(domain: dict[str, Any], extra: Any, declared: frozenset[str]) -> dict[str, Any]:
     """The domain with the case's declared fields that these rules declare too."""
     domain.update((name, value) for name, value in extra if name in declared and value is not None)
@@ -230,9 +230,8 @@ def _with_declared(domain: dict[str, Any], extra: Any, declared: frozenset[str])
 
 def prepare(plan: FactPlan, case: Case) -> Prepared:
     """Type the case's values, resolve parameters, compute round-0 derived values."""
-    program = plan.program
     params = plan.parameters(case.platform, case.dispute.intervention_requested_at)
-    order, dispute = _domain(case.order, ORDER_FIELDS), _domain(case.dispute, DISPUTE_FIELDS)
+    order, dispute = plan.order_domain(case.order), plan.dispute_domain(case.dispute)
     if case.order.extra:
         _with_declared(order, case.order.extra, plan.declared.get("order", frozenset()))
     if case.dispute.extra:
@@ -244,7 +243,7 @@ def prepare(plan: FactPlan, case: Case) -> Prepared:
         "param": params.values,
     }
     if case.dispute.appeal is not None:
-        env["appeal"] = _domain(case.dispute.appeal, APPEAL_FIELDS)
+        env["appeal"] = plan.appeal_domain(case.dispute.appeal)
     prepared = Prepared(case=case, params=params, env=env)
     for owner, name in plan.name_fields:
         written = env[owner].get(name)
@@ -253,21 +252,41 @@ def prepare(plan: FactPlan, case: Case) -> Prepared:
             prepared.warnings.append(
                 Notice.of("mixed_scripts_field", field=f"{owner}.{name}", scripts=mixed)
             )
+    build_evidence = plan.build_evidence
     for item in case.evidence:
-        domain = _evidence_domain(program, item, prepared, plan.evidence_wanted)
-        fields = plan.evidence_fields.get(item.kind, plan.evidence_fields[None])
-        fact = _fact("evidence", item.id, domain, fields)
+        domain = _evidence_domain(plan, item, prepared)
+        fact = build_evidence.get(item.kind, build_evidence[None])(item.id, domain)
         _predicates(plan, "evidence", fact, domain, env)
         prepared.evidence_env.append(domain)
         prepared.evidence.append(fact)
-    for name in ("order", "dispute", "appeal", "param"):
+    singletons = prepared.singletons
+    build = plan.build
+    for name in ("order", "dispute", "appeal"):
         if name in env:
-            fact = _fact(name, name, env[name], plan.fields[name])
+            fact = build[name](name, env[name])
             _predicates(plan, name, fact, env[name], env)
-            prepared.singletons[name] = fact
-    prepared.singletons["case"] = _fact("case", "case", env["case"], plan.fields["case"])
+            singletons[name] = fact
+    singletons["param"] = _param_fact(plan, env)
+    singletons["case"] = build["case"]("case", env["case"])
     _compute_derived(plan, prepared, 0, {})
     return prepared
+
+
+def _param_fact(plan: FactPlan, env: Mapping[str, Mapping[str, Any]]) -> Fact:
+    """The parameters' fact: the same for every case under the same values (shared, never
+    changed), unless a predicate over parameters reads the case."""
+    values = env["param"]
+    if "param" in plan.predicates:
+        fact = plan.build["param"]("param", values)
+        _predicates(plan, "param", fact, values, env)
+        return fact
+    cached = plan.param_facts.get(id(values))
+    if cached is not None and cached[0] is values:
+        return cached[1]
+    fact = plan.build["param"]("param", values)
+    if len(plan.param_facts) < _DAYS_CACHED:
+        plan.param_facts[id(values)] = (values, fact)
+    return fact
 
 
 def singleton_bindings(prepared: Prepared) -> dict[str, Fact]:
@@ -299,56 +318,13 @@ def _compute_derived(
     plan: FactPlan, prepared: Prepared, stratum: int, statuses: Mapping[str, EvidenceStatus]
 ) -> None:
     """Compute the derived values of ``stratum`` in dependency order, into env and case fact."""
-    env = prepared.env
-    case_env = env["case"]
+    run = plan.derived_code.get(stratum)
     case_fact = prepared.singletons["case"]
-    bound: dict[str, Fact] | None = None  # the singletons, for conditions; the case fact grows
-    for step in plan.derived.get(stratum, ()):
-        item = step.item
-        if not step.conditional:
-            value = step.value(env) if step.value is not None else None
-        else:
-            bound = singleton_bindings(prepared) if bound is None else bound
-            value = _conditional_value(step, prepared, statuses, bound)
-        if value is None:
-            continue
-        case_env[item.name] = value
-        if step.in_fact:
-            case_fact[item.name] = value if step.fact_field is None else step.fact_field(value)
+    if run is not None:
+        env = prepared.env
+        run(env, case_fact, prepared.singletons, prepared.evidence, prepared.evidence_env, statuses)
     if plan.predicates.get("case"):
-        _predicates(plan, "case", case_fact, case_env, env)
-
-
-def _conditional_value(
-    step: _DerivedPlan,
-    prepared: Prepared,
-    statuses: Mapping[str, EvidenceStatus],
-    bound: dict[str, Fact],
-) -> Any:
-    item = step.item
-    env = prepared.env
-    if step.value is not None:
-        return step.value(env) if holds(item.where, bound) else None
-    values = []
-    count = 0
-    for fact, domain in zip(prepared.evidence, prepared.evidence_env, strict=True):
-        status = statuses.get(str(fact[KEY]))
-        if status is not None:
-            fact = {**fact, "admitted": status.admitted, "valid": status.valid}
-        bound["evidence"] = fact
-        if not holds(item.where, bound):
-            continue
-        count += 1
-        if step.of is not None:
-            value = step.of({**env, "evidence": domain})
-            if value is not None:
-                values.append(value)
-    bound.pop("evidence", None)  # the next value's conditions see the singletons only
-    if item.aggregate == "count":
-        return count
-    if not values:
-        return None
-    return max(values) if item.aggregate == "latest" else min(values)
+        _predicates(plan, "case", case_fact, prepared.env["case"], prepared.env)
 
 
 def round_facts(
@@ -390,9 +366,7 @@ def round_facts(
     return facts
 
 
-def _evidence_domain(
-    program: Program, item: Evidence, prepared: Prepared, wanted: frozenset[str]
-) -> dict[str, Any]:
+def _evidence_domain(plan: FactPlan, item: Evidence, prepared: Prepared) -> dict[str, Any]:
     warnings = prepared.warnings
     types = (
         tuple(file_type(f.name) for f in item.files)
@@ -404,16 +378,18 @@ def _evidence_domain(
         "id": item.id, "party": item.party, "kind": item.kind, "submitted_at": item.submitted_at,
         "file_count": len(item.files), "file_types": types,
     }  # fmt: skip
+    wanted = plan.evidence_wanted
     if "fingerprint" in wanted:
         domain["fingerprint"] = fingerprint(item)
     if "files_digest" in wanted and digests and len(digests) == len(item.files):
         domain["files_digest"] = hashlib.sha256("\n".join(digests).encode()).hexdigest()[:32]
-    kind = program.kind(item.kind)
-    if kind is None:
+    kind = plan.kinds.get(item.kind)
+    attribute_types = plan.attribute_types.get(item.kind)
+    if kind is None or attribute_types is None:
         warnings.append(Notice.of("unknown_kind", item=item.id, kind=item.kind))
         return domain
     for name, raw in item.attributes:
-        type_ = kind.attribute_type(name)
+        type_ = attribute_types.get(name)
         if type_ is None:
             warnings.append(Notice.of("unknown_attribute", item=item.id, name=name, kind=item.kind))
             continue

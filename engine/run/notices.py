@@ -4,6 +4,7 @@ catalogue (``reports/messages.yaml``, section ``notices``) when the ruling is ma
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from engine.ruling import Reason
@@ -24,6 +25,7 @@ class Notice:
         return cls(key, tuple(sorted(values.items())))
 
 
+@functools.lru_cache(maxsize=4096)
 def notice_reason(notice: Notice) -> Reason:
     """The notice in both languages, as a ruling's warnings carry it (no rule: the engine's)."""
     texts = messages()["notices"][notice.key]

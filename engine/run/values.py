@@ -13,7 +13,7 @@ from typing import Any
 
 from engine.rules.program import Expr, FieldRef
 
-__all__ = ["CENT", "Compiled", "compile_value", "round_money"]
+__all__ = ["CENT", "Compiled", "binary", "call", "compile_value", "round_money"]
 
 CENT = Decimal("0.01")
 
@@ -22,7 +22,7 @@ def round_money(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def _binary(op: str, a: Any, b: Any) -> Any:
+def binary(op: str, a: Any, b: Any) -> Any:
     if op == "add":
         return _num(a) + _num(b) if not _is_time_like(a, b) else a + b
     if op == "sub":
@@ -52,7 +52,7 @@ def _num(value: Any) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(value)
 
 
-def _call(name: str, args: list[Any]) -> Any:
+def call(name: str, args: list[Any]) -> Any:
     if name == "first":
         return next((a for a in args if a is not None), None)
     if name in ("hours", "days"):
@@ -114,7 +114,7 @@ def compile_value(expr: Expr) -> Compiled:
                 return None
 
             return first
-        return lambda env: _call(function, [arg(env) for arg in args])
+        return lambda env: call(function, [arg(env) for arg in args])
     if op == "neg":
         (inner,) = args
 
@@ -140,6 +140,6 @@ def compile_value(expr: Expr) -> Compiled:
         a, b = left(env), right(env)
         if a is None or b is None:
             return None
-        return _binary(op, a, b)
+        return binary(op, a, b)
 
     return binary

@@ -1,0 +1,182 @@
+"""Derived values as generated Python: one straight-line function per round of a Program.
+
+What ``engine.run.values`` and ``engine.rules.semantics`` mean, written out once per Program
+instead of walked per case: every reference becomes a dictionary look-up in a local variable,
+every operation a line, every condition the same Python test the reference evaluator's rounds
+use. Operations whose meaning depends on the values' types (``a * b`` of a duration and a
+number, say) call the one implementation in ``engine.run.values``; constants enter the source
+only by name. Read it with ``python_source``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from engine.compile.reference import condition_source
+from engine.rules.program import KEY, TYPE, Derived, Expr, FieldRef, Program
+from engine.rules.schema import SINGLETONS
+from engine.rules.semantics import converter
+from engine.run.values import binary, call
+
+__all__ = ["DerivedRound", "compile_rounds", "python_source"]
+
+# (env, case fact, singleton facts, evidence facts, evidence domains, statuses) -> None
+DerivedRound = Callable[..., None]
+_EMPTY: Mapping[str, Any] = {}
+
+
+class _Writer:
+    """Source lines, fresh temporaries and the constants the source names."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.constants: dict[str, Any] = {}
+        self._serial = 0
+
+    def temp(self) -> str:
+        self._serial += 1
+        return f"_t{self._serial}"
+
+    def constant(self, value: Any) -> str:
+        name = f"_k{len(self.constants)}"
+        self.constants[name] = value
+        return name
+
+    def emit(self, indent: int, line: str) -> None:
+        self.lines.append("    " * indent + line)
+
+
+def _domain_var(alias: str) -> str:
+    return f"d_{alias}"
+
+
+def _fact_var(alias: str) -> str:
+    return f"f_{alias}"
+
+
+def _expr(w: _Writer, expr: Expr, indent: int, domains: Mapping[str, str]) -> str:
+    """Lines computing ``expr`` into a temporary (None when missing); the temporary's name."""
+    op = expr.op
+    out = w.temp()
+    if op == "const":
+        w.emit(indent, f"{out} = {w.constant(expr.value)}")
+        return out
+    if op == "ref":
+        ref: FieldRef = expr.value
+        w.emit(indent, f"{out} = {domains[ref.alias]}.get({ref.field!r})")
+        return out
+    if op == "call" and expr.value == "first":  # lazy: stops at the first present value
+        first = _expr(w, expr.args[0], indent, domains)
+        w.emit(indent, f"{out} = {first}")
+        for arg in expr.args[1:]:
+            w.emit(indent, f"if {out} is None:")
+            indent += 1
+            value = _expr(w, arg, indent, domains)
+            w.emit(indent, f"{out} = {value}")
+        return out
+    args = [_expr(w, arg, indent, domains) for arg in expr.args]
+    if op == "call":
+        w.emit(indent, f"{out} = _call({expr.value!r}, [{', '.join(args)}])")
+        return out
+    if op == "neg":
+        w.emit(indent, f"{out} = None if {args[0]} is None else -{args[0]}")
+        return out
+    a, b = args
+    missing = f"{a} is None or {b} is None"
+    kinds = {arg.type.name for arg in expr.args}
+    if op in ("add", "sub") and kinds <= {"time", "duration"}:  # deadlines: datetime maths
+        sign = "+" if op == "add" else "-"
+        w.emit(indent, f"{out} = None if {missing} else {a} {sign} {b}")
+    else:
+        w.emit(indent, f"{out} = None if {missing} else _binary({op!r}, {a}, {b})")
+    return out
+
+
+def _store(w: _Writer, item: Derived, value: str, indent: int, in_fact: bool) -> None:
+    w.emit(indent, f"if {value} is not None:")
+    w.emit(indent + 1, f"d_case[{item.name!r}] = {value}")
+    if in_fact:
+        convert = converter(item.type)
+        shown = value if convert is None else f"{w.constant(convert)}({value})"
+        w.emit(indent + 1, f"f_case[{item.name!r}] = {shown}")
+
+
+def _aggregate(w: _Writer, item: Derived, domains: dict[str, str], facts: dict[str, str]) -> str:
+    out, count, values = w.temp(), w.temp(), w.temp()
+    w.emit(1, f"{count} = 0")
+    w.emit(1, f"{values} = []")
+    w.emit(1, "for f_evidence, d_evidence in zip(evidence, evidence_env):")
+    w.emit(2, "_status = statuses.get(f_evidence[KEY])")
+    w.emit(2, "if _status is not None:")
+    w.emit(3, "f_evidence = {**f_evidence, 'admitted': _status.admitted, 'valid': _status.valid}")
+    w.emit(2, f"if not ({condition_source(item.where, {**facts, 'evidence': 'f_evidence'})}):")
+    w.emit(3, "continue")
+    w.emit(2, f"{count} += 1")
+    if item.of is not None:
+        value = _expr(w, item.of, 2, {**domains, "evidence": "d_evidence"})
+        w.emit(2, f"if {value} is not None:")
+        w.emit(3, f"{values}.append({value})")
+    if item.aggregate == "count":
+        w.emit(1, f"{out} = {count}")
+    else:
+        pick = "max" if item.aggregate == "latest" else "min"
+        w.emit(1, f"{out} = {pick}({values}) if {values} else None")
+    return out
+
+
+def python_source(program: Program, stratum: int, in_fact: frozenset[str]) -> tuple[str, dict]:
+    """The source of round ``stratum``'s derived values, and the constants it names."""
+    w = _Writer()
+    items = [d for d in program.derived if d.stratum == stratum]
+    aliases = sorted(
+        {ref.alias for d in items for e in (d.expr, d.of) if e is not None for ref in _refs(e)}
+        - {"evidence"}
+    )
+    domains = {alias: _domain_var(alias) for alias in aliases}
+    domains["case"] = "d_case"
+    facts = {name: _fact_var(name) for name in SINGLETONS}
+    w.emit(0, f"def derived_{stratum}(env, f_case, singletons, evidence, evidence_env, statuses):")
+    w.emit(1, "d_case = env['case']")
+    for alias in aliases:
+        if alias != "case":
+            w.emit(1, f"{domains[alias]} = env.get({alias!r}, _EMPTY)")
+    for name in SINGLETONS:
+        if name != "case":
+            w.emit(1, f"{facts[name]} = singletons.get({name!r}, _EMPTY)")
+    for item in items:
+        w.emit(1, f"# {item.name}  ({str(item.loc)!r})")
+        conditional = item.expr is None or item.where != ((),)
+        if item.expr is None:
+            value = _aggregate(w, item, domains, facts)
+            _store(w, item, value, 1, item.name in in_fact)
+        elif conditional:
+            w.emit(1, f"if {condition_source(item.where, facts)}:")
+            value = _expr(w, item.expr, 2, domains)
+            _store(w, item, value, 2, item.name in in_fact)
+        else:
+            value = _expr(w, item.expr, 1, domains)
+            _store(w, item, value, 1, item.name in in_fact)
+    w.emit(1, "return None")
+    return "\n".join(w.lines) + "\n", w.constants
+
+
+def _refs(expr: Expr) -> list[FieldRef]:
+    if expr.op == "ref":
+        return [expr.value]
+    return [ref for arg in expr.args for ref in _refs(arg)]
+
+
+def compile_rounds(program: Program, in_fact: frozenset[str]) -> dict[int, DerivedRound]:
+    """For each round with derived values, its generated function."""
+    out: dict[int, DerivedRound] = {}
+    for stratum in sorted({d.stratum for d in program.derived}):
+        source, constants = python_source(program, stratum, in_fact)
+        namespace: dict[str, Any] = {
+            **constants, "KEY": KEY, "TYPE": TYPE, "_EMPTY": _EMPTY, "_binary": binary,
+            "_call": call, "__builtins__": {"zip": zip, "max": max, "min": min},
+        }  # fmt: skip
+        code = compile(source, f"<derived values {program.name} round {stratum}>", "exec")
+        exec(code, namespace)  # noqa: S102 - our own generated source; constants by name only
+        out[stratum] = namespace[f"derived_{stratum}"]
+    return out
