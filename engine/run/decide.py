@@ -82,6 +82,7 @@ class Decider:
         }
         self._dispute_types = {d.name: d for d in program.dispute_types}
         self._issues = {issue.name: issue for issue in program.issues}
+        self._refs: dict[str | None, RulesRef] = {}  # by profile
         self._outcomes: dict[frozenset[str], tuple[Rule, Effect]] = {}
         self._issue_aliases = {
             rule.id: frozenset(a.name for a in rule.aliases if a.fact_type == "issue")
@@ -271,12 +272,7 @@ class Decider:
             appeal = "confirmed" if ruling == case.dispute.appeal.ruling else "changed"
         return Ruling(
             case_id=case.case_id,
-            rules=RulesRef(
-                name=self.program.name,
-                version=self.program.version,
-                digest=self.program.digest,
-                profile=prepared.params.profile,
-            ),
+            rules=self._rules_ref(prepared.params.profile),
             ruling=ruling,
             reason_code=effect.reason_code or outcome_rule.id,
             refund_amount=refund,
@@ -304,6 +300,15 @@ class Decider:
             decided_by=outcome_rule.id,
             substituted_by=substituted_by,
         )
+
+    def _rules_ref(self, profile: str | None) -> RulesRef:
+        ref = self._refs.get(profile)
+        if ref is None:
+            program = self.program
+            ref = self._refs[profile] = RulesRef(
+                name=program.name, version=program.version, digest=program.digest, profile=profile
+            )
+        return ref
 
     def _outcome(self, case_id: str, firings: list[Firing]) -> tuple[Rule, Effect]:
         """The deciding rule and its ruling effect: a function of which outcome rules fired,

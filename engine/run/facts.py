@@ -55,6 +55,7 @@ __all__ = [
     "singleton_bindings",
 ]
 
+_UNSET = object()
 _DAYS_CACHED = 100_000  # (platform, day) pairs whose parameters are kept: decades of days
 
 Fact = dict[str, Any]
@@ -81,6 +82,8 @@ class FactPlan:
     def __init__(self, program: Program) -> None:
         self.program = program
         self._closures: dict[int, Compiled] = {}
+        self._params_only: dict[int, bool] = {}  # id(expr) -> whether it reads only parameters
+        self._memo: dict[int, tuple[Mapping[str, Any], dict[int, Any]]] = {}
         self._params: dict[tuple[str, int], Resolved] = {}
         self._params_on: dict[tuple[str, str], Resolved] = {}  # (platform, day) -> the same
         self.timezone = policy_timezone(program)
@@ -188,7 +191,26 @@ class FactPlan:
         return closure
 
     def evaluate(self, expr: Expr | None, env: Mapping[str, Mapping[str, Any]]) -> Any:
-        return None if expr is None else self.compiled(expr)(env)
+        """The expression's value for a case; one that reads only parameters (a standard of
+        proof, a weight) is worked out once for each set of parameter values."""
+        if expr is None:
+            return None
+        key = id(expr)
+        params_only = self._params_only.get(key)
+        if params_only is None:
+            params_only = self._params_only[key] = _reads_only(expr, "param")
+        if not params_only:
+            return self.compiled(expr)(env)
+        values = env["param"]
+        memo = self._memo.get(id(values))
+        if memo is None or memo[0] is not values:
+            if len(self._memo) >= _DAYS_CACHED:
+                self._memo.clear()
+            memo = self._memo[id(values)] = (values, {})
+        found = memo[1].get(key, _UNSET)
+        if found is _UNSET:
+            found = memo[1][key] = self.compiled(expr)(env)
+        return found
 
     def parameters(self, platform: str, when: datetime) -> Resolved:
         """The parameters in force for a case, cached by platform and by the period between two
@@ -364,6 +386,13 @@ def round_facts(
                 "score": to_fact(result.score),
             })  # fmt: skip
     return facts
+
+
+def _reads_only(expr: Expr, alias: str) -> bool:
+    """Whether every field the expression reads is one of ``alias``'s."""
+    if expr.op == "ref":
+        return bool(expr.value.alias == alias)
+    return all(_reads_only(arg, alias) for arg in expr.args)
 
 
 def _evidence_domain(plan: FactPlan, item: Evidence, prepared: Prepared) -> dict[str, Any]:

@@ -74,6 +74,7 @@ class Scorer:
         self.engine = engine
         self.plan = FactPlan(program)
         self.decider = Decider(self.plan)
+        self._dispute_types = frozenset(d.name for d in program.dispute_types)
         if engine == "durable":
             from engine.compile.host import DurableEvaluator
 
@@ -83,7 +84,7 @@ class Scorer:
 
     def check(self, case: Case) -> None:
         """Reject a case whose dispute type the rules do not define (a located error)."""
-        if self.program.dispute_type(case.dispute.type) is None:
+        if case.dispute.type not in self._dispute_types:
             known = [d.name for d in self.program.dispute_types]
             hint = did_you_mean(case.dispute.type, known) or f"one of: {', '.join(known)}"
             loc = case.source or SourceLoc(path=case.case_id)
