@@ -33,6 +33,9 @@ class _Writer:
         self.lines: list[str] = []
         self.constants: dict[str, Any] = {}
         self._serial = 0
+        # derived values computed earlier in the function, always in its outermost block: the
+        # variable holding each (None when missing, as the case's value would be)
+        self.known: dict[str, str] = {}
 
     def temp(self) -> str:
         self._serial += 1
@@ -64,6 +67,8 @@ def _expr(w: _Writer, expr: Expr, indent: int, domains: Mapping[str, str]) -> st
         return out
     if op == "ref":
         ref: FieldRef = expr.value
+        if ref.alias == "case" and ref.field in w.known:  # computed above in this function
+            return w.known[ref.field]
         w.emit(indent, f"{out} = {domains[ref.alias]}.get({ref.field!r})")
         return out
     if op == "call" and expr.value == "first":  # lazy: stops at the first present value
@@ -76,6 +81,12 @@ def _expr(w: _Writer, expr: Expr, indent: int, domains: Mapping[str, str]) -> st
             w.emit(indent, f"{out} = {value}")
         return out
     args = [_expr(w, arg, indent, domains) for arg in expr.args]
+    kinds = {arg.type.name for arg in expr.args}
+    if op == "call" and expr.value in ("min", "max") and kinds <= {"time", "duration"}:
+        present = w.temp()  # times compare as they are: no conversion of numbers needed
+        w.emit(indent, f"{present} = [v for v in ({', '.join(args)},) if v is not None]")
+        w.emit(indent, f"{out} = {expr.value}({present}) if {present} else None")
+        return out
     if op == "call":
         w.emit(indent, f"{out} = _call({expr.value!r}, [{', '.join(args)}])")
         return out
@@ -84,7 +95,6 @@ def _expr(w: _Writer, expr: Expr, indent: int, domains: Mapping[str, str]) -> st
         return out
     a, b = args
     missing = f"{a} is None or {b} is None"
-    kinds = {arg.type.name for arg in expr.args}
     if op in ("add", "sub") and kinds <= {"time", "duration"}:  # deadlines: datetime maths
         sign = "+" if op == "add" else "-"
         w.emit(indent, f"{out} = None if {missing} else {a} {sign} {b}")
@@ -151,12 +161,16 @@ def python_source(program: Program, stratum: int, in_fact: frozenset[str]) -> tu
             value = _aggregate(w, item, domains, facts)
             _store(w, item, value, 1, item.name in in_fact)
         elif conditional:
+            value = w.temp()
+            w.emit(1, f"{value} = None")
             w.emit(1, f"if {condition_source(item.where, facts)}:")
-            value = _expr(w, item.expr, 2, domains)
-            _store(w, item, value, 2, item.name in in_fact)
+            inner = _expr(w, item.expr, 2, domains)
+            w.emit(2, f"{value} = {inner}")
+            _store(w, item, value, 1, item.name in in_fact)
         else:
             value = _expr(w, item.expr, 1, domains)
             _store(w, item, value, 1, item.name in in_fact)
+        w.known[item.name] = value
     w.emit(1, "return None")
     return "\n".join(w.lines) + "\n", w.constants
 
