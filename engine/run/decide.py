@@ -38,6 +38,14 @@ __all__ = ["Decider"]
 ZERO = Decimal("0")
 _OUTCOMES_CACHED = 10_000  # sets of fired outcome rules whose decision is kept
 ONE = Decimal("1")
+_SCORE_PLACES = Decimal("0.0001")
+# the eight possible statuses, made once (frozen, so shared by every case)
+_STATUSES = {
+    (a, v, u): EvidenceStatus(admitted=a, valid=v, unconfirmed=u)
+    for a in (False, True)
+    for v in (False, True)
+    for u in (False, True)
+}
 
 
 class Decider:
@@ -82,6 +90,8 @@ class Decider:
         }
         self._dispute_types = {d.name: d for d in program.dispute_types}
         self._issues = {issue.name: issue for issue in program.issues}
+        self._substitutes = bool(self._by_kind.get("substitute"))
+        self._warns = bool(self._by_kind.get("warning"))
         self._refs: dict[str | None, RulesRef] = {}  # by profile
         self._outcomes: dict[frozenset[str], tuple[Rule, Effect]] = {}
         self._issue_aliases = {
@@ -129,7 +139,7 @@ class Decider:
             if unsure and admitted and required is not None and not valid:
                 failed = required - met.get(item.id, set())
                 unconfirmed = all(self._touched.get(rid, frozenset()) & unsure for rid in failed)
-            out[item.id] = EvidenceStatus(admitted=admitted, valid=valid, unconfirmed=unconfirmed)
+            out[item.id] = _STATUSES[admitted, valid, unconfirmed]
         return out
 
     # ------------------------------------------------------------ issues
@@ -143,7 +153,6 @@ class Decider:
         dtype = self._dispute_types.get(prepared.case.dispute.type)
         if dtype is None:
             return ()
-        firings = list(firings)
         env = prepared.env
         results = []
         skipped = set()
@@ -152,6 +161,11 @@ class Decider:
             for name, condition in dtype.skips:
                 if holds(condition, bound):
                     skipped.add(name)
+        # the firings that score an item for or against an issue, found once for all issues
+        by_side = (self._by_kind.get("supports", {}), self._by_kind.get("opposes", {}))
+        scoring = [
+            [(f, e) for f in firings for e in by_rule.get(f.rule_id, ())] for by_rule in by_side
+        ]
         for name, burden in dtype.burdens:
             issue = self._issues[name]
             if name in skipped:
@@ -163,11 +177,13 @@ class Decider:
                 continue
             lower = _decimal(self.plan.evaluate(issue.lower_bound, env))
             sides: dict[str, list[tuple[Decimal, str]]] = {"supports": [], "opposes": []}
-            for side in sides:
-                for firing, effect in self._effects(firings, side):
+            for side, effects in zip(sides, scoring, strict=True):
+                for firing, effect in effects:
+                    if effect.issue != name:
+                        continue
                     key = firing.key_of(effect.target or "") or ""
                     item = statuses[key]
-                    if effect.issue != name or not (item.valid or item.unconfirmed):
+                    if not (item.valid or item.unconfirmed):
                         continue
                     weight = (
                         _decimal(self.plan.evaluate(effect.weight, env)) if effect.weight else ZERO
@@ -221,7 +237,7 @@ class Decider:
         refund_expr, compensation_expr = effect.refund, effect.compensation
         return_required = effect.return_required
         substituted_by = ""
-        for firing, sub in self._effects(firings, "substitute"):
+        for firing, sub in self._effects(firings, "substitute") if self._substitutes else ():
             if ruling in dict(sub.substitutes):
                 ruling = dict(sub.substitutes)[ruling]
                 substituted_by = firing.rule_id
@@ -262,7 +278,7 @@ class Decider:
         # sorted, so that the order of evidence items never changes a ruling
         warnings = sorted({notice_reason(n) for n in prepared.warnings}, key=lambda w: w.en)
         seen_warnings = set()
-        for firing, _ in self._effects(firings, "warning"):
+        for firing, _ in self._effects(firings, "warning") if self._warns else ():
             if firing.rule_id in seen_warnings:
                 continue
             seen_warnings.add(firing.rule_id)
@@ -407,7 +423,9 @@ class Decider:
                             counted=Decimal(str(r.confidence)) >= minimum,
                         )
                         for r in item.read
-                    ),
+                    )
+                    if item.read
+                    else (),
                     unconfirmed=status.unconfirmed,
                 )
             )
@@ -430,7 +448,7 @@ def _money(value: Any) -> Decimal:
 
 
 def _round_score(value: Decimal) -> Decimal:
-    return value.quantize(Decimal("0.0001"))
+    return value.quantize(_SCORE_PLACES)
 
 
 def _quotes(reason: Reason) -> bool:
