@@ -135,7 +135,9 @@ def _aggregate(w: _Writer, item: Derived, domains: dict[str, str], facts: dict[s
     return out
 
 
-def python_source(program: Program, stratum: int, in_fact: frozenset[str]) -> tuple[str, dict]:
+def python_source(
+    program: Program, stratum: int, in_fact: frozenset[str]
+) -> tuple[str, dict[str, Any]]:
     """The source of round ``stratum``'s derived values, and the constants it names."""
     w = _Writer()
     items = [d for d in program.derived if d.stratum == stratum]

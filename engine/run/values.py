@@ -136,10 +136,10 @@ def compile_value(expr: Expr) -> Compiled:
 
         return shift
 
-    def binary(env: Env) -> Any:
+    def operation(env: Env) -> Any:
         a, b = left(env), right(env)
         if a is None or b is None:
             return None
         return binary(op, a, b)
 
-    return binary
+    return operation
