@@ -13,20 +13,24 @@ The public API is what this module exports; everything else is internal::
         html = build_report(scorer, scored, fmt="html", lang="en")
 """
 
-from engine.cases.load import load_case, load_cases
-from engine.errors import (
+from engine.compiled import use_sources_when_needed
+
+use_sources_when_needed()  # before any module of the scoring path is imported
+
+from engine.cases.load import load_case, load_cases  # noqa: E402
+from engine.errors import (  # noqa: E402
     AdjudicationError,
     CaseFileError,
     EngineError,
     ExpectationMismatch,
     RuleFileError,
 )
-from engine.explain.report import build_report
-from engine.model import Case, SourceLoc
-from engine.rules.loader import load_rules
-from engine.rules.program import Program
-from engine.ruling import Ruling, ruling_json
-from engine.run.scoring import ENGINES, Scored, Scorer, score_case
+from engine.explain.report import build_report  # noqa: E402
+from engine.model import Case, SourceLoc  # noqa: E402
+from engine.rules.loader import load_rules  # noqa: E402
+from engine.rules.program import Program  # noqa: E402
+from engine.ruling import Ruling, ruling_json  # noqa: E402
+from engine.run.scoring import ENGINES, Scored, Scorer, score_case  # noqa: E402
 
 __all__ = [
     "ENGINES",

@@ -11,7 +11,7 @@ from conftest import ROOT
 ENGINE = ROOT / "engine"
 # the pipeline, in order: a module may import its own stage and the stages before it
 STAGES = (
-    ("engine.errors", "engine.model", "engine.ruling", "engine.shipped"),
+    ("engine.errors", "engine.model", "engine.ruling", "engine.shipped", "engine.compiled"),
     ("engine.cases",),
     ("engine.rules",),
     ("engine.evidence",),  # bundles and reading files: needs the rules' kinds, nothing after
@@ -58,7 +58,9 @@ def test_ls_engine_shows_the_stages() -> None:
     assert folders == ["batch", "cases", "cli", "compile", "evidence", "explain", "policytools",
                        "rules", "run", "web"]  # fmt: skip
     modules = sorted(p.name for p in ENGINE.glob("*.py"))
-    assert modules == ["__init__.py", "errors.py", "model.py", "ruling.py", "shipped.py"]
+    assert modules == [
+        "__init__.py", "compiled.py", "errors.py", "model.py", "ruling.py", "shipped.py"
+    ]  # fmt: skip
 
 
 def test_imports_only_go_forward_along_the_pipeline() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import venv
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,8 @@ def test_the_wheel_scores_a_case_and_writes_a_report_from_an_empty_folder(tmp_pa
     )
     assert built.returncode == 0, built.stderr
     (wheel,) = dist.glob("adjudicate-*.whl")
+    with zipfile.ZipFile(wheel) as archive:  # plain Python: no module compiled in the checkout
+        assert not [n for n in archive.namelist() if n.endswith(".so") or "compiled.json" in n]
     venv.create(env, with_pip=True)
     python, adjudicate = env / "bin" / "python", env / "bin" / "adjudicate"
     installed = _run(

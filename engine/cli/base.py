@@ -14,6 +14,7 @@ from typing import IO, Any, TypeVar
 
 import click
 
+from engine import compiled
 from engine.errors import AdjudicationError, RuleFileError
 from engine.rules.loader import default_rules
 from engine.rules.program import Program
@@ -93,7 +94,13 @@ def lang_option(help: str) -> Callable[[FC], FC]:
     )
 
 
+def _version_message() -> str:
+    reason = compiled.reason_for_sources()
+    how = "compiled (mypyc)" if reason is None else f"from its sources: {reason}"
+    return f"%(prog)s %(version)s; the scoring path runs {how}"
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="adjudicate")
+@click.version_option(package_name="adjudicate", message=_version_message())
 def main() -> None:
     """Recommend rulings for marketplace buyer-seller disputes from YAML policy."""

@@ -1,0 +1,132 @@
+"""The scoring path compiled to C with mypyc, and the switch back to plain Python.
+
+``.ci/setup`` compiles the modules in ``MODULES`` (the per-case path: facts, derived values,
+decisions) with mypyc into extension modules beside their sources and writes the digest of each
+source into ``engine/compiled.json``. Python imports an extension module in preference to its
+source; ``use_sources_when_needed``, run when ``engine`` is first imported, makes sure that only
+happens for extensions built from the sources as they are now. When any compiled source changed
+since (mypyc calls between the compiled modules directly, so it is all or none), when the
+stamp is missing, or when ``ADJUDICATE_PURE=1``, every module is imported from its source.
+Rulings are the same either way; the tests score the sample cases both ways and compare.
+A wheel carries the sources only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.machinery
+import importlib.util
+import json
+import os
+import sys
+from collections.abc import Sequence
+from importlib.machinery import ModuleSpec
+from pathlib import Path
+from types import ModuleType
+
+__all__ = [
+    "MODULES",
+    "STAMP",
+    "digests",
+    "extension_paths",
+    "reason_for_sources",
+    "status",
+    "use_sources_when_needed",
+]
+
+ENGINE = Path(__file__).resolve().parent
+STAMP = ENGINE / "compiled.json"
+# the per-case path, in the order mypyc is given them; the generated per-Program code is not
+# here (it is made at run time) and neither are modules that define classes used elsewhere
+# as plain Python classes (the case file's and the ruling's types)
+MODULES = (
+    "engine.cases.attributes",
+    "engine.cases.names",
+    "engine.rules.semantics",
+    "engine.compile.reference",
+    "engine.run.values",
+    "engine.run.params",
+    "engine.run.results",
+    "engine.run.notices",
+    "engine.run.readings",
+    "engine.run.facts",
+    "engine.run.decide",
+    "engine.run.scoring",
+)
+# the group mypyc compiles them in, and its shared library (its runtime and every module's code)
+GROUP = "engine.run.native"
+LIBRARY = f"{GROUP}__mypyc"
+
+
+def _source(module: str) -> Path:
+    return ENGINE.parent.joinpath(*module.split(".")).with_suffix(".py")
+
+
+def digests() -> dict[str, str]:
+    """The sha256 of each compiled module's source as it is now."""
+    return {m: hashlib.sha256(_source(m).read_bytes()).hexdigest() for m in MODULES}
+
+
+def extension_paths(module: str) -> list[Path]:
+    """The module's compiled extension files beside its source (none when not compiled)."""
+    source = _source(module)
+    stem = source.with_suffix("")
+    return [
+        Path(f"{stem}{suffix}")
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES
+        if Path(f"{stem}{suffix}").is_file()
+    ]
+
+
+def reason_for_sources() -> str | None:
+    """Why the modules run from their sources (None: they run compiled)."""
+    if os.environ.get("ADJUDICATE_PURE", "") not in ("", "0"):
+        return "ADJUDICATE_PURE is set"
+    if not all(extension_paths(m) for m in (*MODULES, LIBRARY)):
+        return "not compiled (bash .ci/setup compiles them)"
+    try:
+        recorded = json.loads(STAMP.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return f"no readable {STAMP.name} beside the compiled modules"
+    changed = [m for m, digest in digests().items() if recorded.get(m) != digest]
+    if changed:
+        return f"changed since compiled: {', '.join(changed)} (bash .ci/setup compiles again)"
+    return None
+
+
+class _Sources:
+    """A finder that imports the compiled modules from their ``.py`` sources."""
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
+        if fullname not in MODULES:
+            return None
+        return importlib.util.spec_from_file_location(fullname, _source(fullname))
+
+
+_REASON: list[str | None] = []  # decided once per process, before any compiled module loads
+
+
+def use_sources_when_needed() -> None:
+    """Import every compiled module from its source unless its extension is current."""
+    if _REASON:
+        return
+    reason = reason_for_sources()
+    _REASON.append(reason)
+    if reason is not None and not any(isinstance(f, _Sources) for f in sys.meta_path):
+        sys.meta_path.insert(0, _Sources())
+
+
+def status() -> dict[str, str]:
+    """How each module of the scoring path runs in this process: "compiled", "source" or
+    "not loaded"."""
+    out = {}
+    for module in MODULES:
+        loaded = sys.modules.get(module)
+        if loaded is None:
+            out[module] = "not loaded"
+            continue
+        origin = getattr(getattr(loaded, "__spec__", None), "origin", "") or ""
+        out[module] = "source" if origin.endswith(".py") else "compiled"
+    return out
