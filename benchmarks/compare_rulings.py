@@ -1,6 +1,6 @@
 """Compare two batch output folders byte for byte: the rulings must not change with speed work.
 
-    PYTHONPATH=. .venv/bin/python benchmarks/compare_rulings.py /tmp/bench/before100k /tmp/bench/after
+    PYTHONPATH=. .venv/bin/python benchmarks/compare_rulings.py /tmp/bench/before /tmp/bench/after
 
 Shard by shard (``shards/*.jsonl``: one ruling/1 or error object per input line), line by line,
 byte for byte; then each shard's ``.disagreements`` file, its tally (``.stats.json``) and the
