@@ -417,3 +417,20 @@ def test_parse_jsonl_line_takes_the_fast_path_by_default() -> None:
     fast = parse_jsonl_line(raw, source=SOURCE, line=3)
     slow = parse_jsonl_line(raw, source=SOURCE, line=3, quick=False)
     assert _shape(fast) == _shape(slow)
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "taken"),
+    [
+        (b"", b"\r\n", True),
+        (b"  ", b" \t\r\r\n", True),
+        (b"", b"\n\n", True),
+        (b"\xef\xbb\xbf", b"\n", False),  # a byte-order mark: orjson refuses it, json skips it
+        (b"", b"\x0c", False),
+    ],
+)
+def test_line_ends_and_marks_read_the_same_both_ways(
+    before: bytes, after: bytes, taken: bool
+) -> None:
+    raw = json.dumps(_BASE[0], ensure_ascii=False).encode()
+    assert _agree(before + raw + after) == taken
