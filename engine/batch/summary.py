@@ -14,7 +14,7 @@ from collections import Counter
 from typing import Any
 
 from engine.model import Case
-from engine.policytools.agreement import compare
+from engine.policytools.agreement import keeps
 from engine.ruling import Ruling
 
 __all__ = ["DISAGREEMENTS_LISTED", "Tally", "agrees"]
@@ -27,7 +27,7 @@ def agrees(case: Case, ruling: Ruling) -> bool | None:
     where the record gives them, the same amounts. None when nothing is recorded."""
     if case.decision is None:
         return None
-    return compare(ruling, case.decision, case.dispute.type).agrees
+    return keeps(case.decision, ruling)
 
 
 class Tally:
