@@ -14,7 +14,7 @@ from collections import Counter
 from typing import Any
 
 from engine.model import Case
-from engine.policytools.agreement import compare
+from engine.policytools.agreement import keeps
 from engine.ruling import Ruling
 
 __all__ = ["DISAGREEMENTS_LISTED", "Tally", "agrees"]
@@ -27,7 +27,7 @@ def agrees(case: Case, ruling: Ruling) -> bool | None:
     where the record gives them, the same amounts. None when nothing is recorded."""
     if case.decision is None:
         return None
-    return compare(ruling, case.decision, case.dispute.type).agrees
+    return keeps(case.decision, ruling)
 
 
 class Tally:
@@ -52,7 +52,7 @@ class Tally:
         self.cases += 1
         self.lines += 1
         self.rulings[ruling.ruling] += 1
-        self.by_type.setdefault(case.dispute.type, Counter())[ruling.ruling] += 1
+        _count(self.by_type, case.dispute.type, ruling.ruling)
         agreed = agrees(case, ruling)
         if agreed is None or case.decision is None:
             return
@@ -61,7 +61,7 @@ class Tally:
         pair = self.agreement_by_type.setdefault(case.dispute.type, [0, 0])
         pair[0] += 1
         pair[1] += agreed
-        self.confusion.setdefault(case.decision.ruling, Counter())[ruling.ruling] += 1
+        _count(self.confusion, case.decision.ruling, ruling.ruling)
         if not agreed:
             self.disagreed += 1
             if len(self.disagreeing_ids) < DISAGREEMENTS_LISTED:
@@ -168,6 +168,15 @@ class Tally:
                 "disagreeing_case_ids": self.disagreeing_ids,
             },
         }
+
+
+def _count(table: dict[str, Counter[str]], row: str, column: str) -> None:
+    """One more in ``table[row][column]`` (a Counter made only for a new row: setdefault
+    would make one for every case)."""
+    counts = table.get(row)
+    if counts is None:
+        counts = table[row] = Counter()
+    counts[column] += 1
 
 
 def _decision(case: Case) -> dict[str, Any]:

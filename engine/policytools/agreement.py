@@ -16,7 +16,7 @@ from decimal import Decimal
 from engine.model import Decision
 from engine.ruling import Ruling
 
-__all__ = ["Agreement", "Comparison", "Row", "agreement", "compare"]
+__all__ = ["Agreement", "Comparison", "Row", "agreement", "compare", "keeps"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -36,10 +36,13 @@ class Comparison:
 
     @property
     def agrees(self) -> bool:
-        return (
-            self.decided == self.recommended
-            and self.decided_refund in (None, self.recommended_refund)
-            and self.decided_compensation in (None, self.recommended_compensation)
+        return _keeps(
+            self.decided,
+            self.decided_refund,
+            self.decided_compensation,
+            self.recommended,
+            self.recommended_refund,
+            self.recommended_compensation,
         )
 
 
@@ -81,6 +84,35 @@ def compare(ruling: Ruling, decision: Decision, dispute_type: str) -> Comparison
         decided=decision.ruling,
         decided_refund=decision.refund_amount,
         decided_compensation=decision.compensation_amount,
+    )
+
+
+def keeps(decision: Decision, ruling: Ruling) -> bool:
+    """Whether ``decision`` keeps the recommendation ``ruling`` (``compare(...).agrees``
+    without building the Comparison: the batch asks it of every recorded case)."""
+    return _keeps(
+        decision.ruling,
+        decision.refund_amount,
+        decision.compensation_amount,
+        ruling.ruling,
+        ruling.refund_amount,
+        ruling.compensation_amount,
+    )
+
+
+def _keeps(
+    decided: str,
+    refund: Decimal | None,
+    compensation: Decimal | None,
+    recommended: str,
+    recommended_refund: Decimal,
+    recommended_compensation: Decimal,
+) -> bool:
+    """The same ruling, and the amounts the decision records (None: not recorded)."""
+    return (
+        decided == recommended
+        and refund in (None, recommended_refund)
+        and compensation in (None, recommended_compensation)
     )
 
 

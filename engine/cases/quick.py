@@ -1,0 +1,460 @@
+"""One JSON Lines case on a fast path: the bytes of a well-formed casefile/1 line -> Case, or None.
+
+Almost every line of an archive is a well-formed case. For those, ``quick_case`` parses the line
+with orjson and builds the Case with cheap checks of exactly the shapes casefile/1 allows (and
+the fields the rules declare), without collecting problems or locating them. On *any*
+deviation (a key it does not know, a value of another type, a number out of range, a time
+without an offset, a duplicate key, a duplicate evidence id, a value orjson reads differently
+from the json module) it returns None, and the caller takes the full path
+(engine.cases.text, engine.cases.checks), which reports every problem, located, as before.
+
+Each record (order, dispute, evidence item, file, appeal, decision) is checked by a function
+generated from its spec as straight-line Python (``_record``: a loop over the spec cost about
+twice as much), the fields the rules declare included.
+
+The invariant, tested on samples, generated archives and mutated lines: ``quick_case`` returns
+None or a Case equal, field by field and type by type, to the one the full path builds.
+
+Duplicate keys: orjson, like json, keeps the last of two equal keys, so they are found by
+counting colons. Outside strings, a JSON text has exactly one colon per member; inside them,
+the colons its strings hold (when none is written as an escape). The parsed data written out
+again has one colon per member it kept, and the colons of the strings it kept; the counts are
+equal exactly when no member was dropped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+import orjson
+
+from engine.cases.attributes import SAFE_INTEGER
+from engine.cases.checks import MAX_AMOUNT, MAX_COUNT, MAX_EVIDENCE, MAX_TEXT
+from engine.model import (
+    Appeal,
+    Case,
+    Decision,
+    DeclaredFields,
+    Dispute,
+    Evidence,
+    EvidenceFile,
+    Order,
+    Record,
+    SourceLoc,
+)
+from engine.ruling import RULINGS
+
+__all__ = ["quick_case"]
+
+_MAX_FLOAT_AMOUNT = float(MAX_AMOUNT)
+_MAX_VALUE_DEPTH = 32  # as engine.cases.checks: nesting inside evidence attributes
+# orjson reads an integer outside [-2**63, 2**64) as a float, json as an int: such floats are
+# left to the full path (no float of a smaller magnitude can come from an integer)
+_FLOAT_EXACT = float(2**63)
+_HEX = "0123456789abcdefABCDEF"
+_ZERO = Decimal("0.0")
+
+
+class _Defer(Exception):
+    """Not a shape this path knows: the full path decides."""
+
+
+_Convert = Callable[[Any], Any]
+_Spec = tuple[tuple[str, _Convert, bool], ...]  # (field, converter, required)
+
+
+def _text(value: Any) -> Any:
+    if type(value) is str:
+        return value
+    raise _Defer
+
+
+def _name(value: Any) -> Any:
+    if type(value) is str and value.strip() != "":
+        return value
+    raise _Defer
+
+
+def _ident(value: Any) -> Any:
+    if type(value) is str and value.strip() != "":
+        return value
+    if type(value) is int and 0 <= value < 10**100:
+        return str(value)
+    raise _Defer
+
+
+def _bool(value: Any) -> Any:
+    if type(value) is bool:
+        return value
+    raise _Defer
+
+
+def _enum(*choices: str) -> _Convert:
+    allowed = frozenset(choices)
+
+    def convert(value: Any) -> Any:
+        if type(value) is str and value in allowed:
+            return value
+        raise _Defer
+
+    convert.choices = allowed  # type: ignore[attr-defined]  # written out by _record
+    return convert
+
+
+def _count(minimum: int) -> _Convert:
+    def convert(value: Any) -> Any:
+        if type(value) is int and minimum <= value <= MAX_COUNT:
+            return value
+        raise _Defer
+
+    return convert
+
+
+def _whole(value: Any) -> Any:
+    if type(value) is int and abs(value) <= SAFE_INTEGER:
+        return value
+    raise _Defer
+
+
+def _amount(value: Any) -> Any:
+    """As checks._amount for the values it takes: a float to the fen, 0.0, a whole number."""
+    if type(value) is float:
+        if 0.0 < value <= _MAX_FLOAT_AMOUNT:
+            amount = Decimal(repr(value))
+            if amount.as_tuple().exponent >= -2:  # type: ignore[operator]
+                return amount
+        elif value == 0.0:  # 0.0 and -0.0: Decimal("0.0"), its sign dropped
+            return _ZERO
+    elif type(value) is int and 0 <= value <= MAX_AMOUNT:
+        return Decimal(value)
+    raise _Defer
+
+
+def _positive_amount(value: Any) -> Any:
+    if value:  # 0, 0.0 and -0.0 are not > 0
+        return _amount(value)
+    raise _Defer
+
+
+def _time(value: Any) -> Any:
+    if type(value) is str:
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise _Defer from None
+        if moment.utcoffset() is not None:
+            return moment
+    raise _Defer
+
+
+def _sha256(value: Any) -> Any:
+    if type(value) is str and len(value) == 64 and not value.strip(_HEX):
+        return value
+    raise _Defer
+
+
+def _json_value(value: Any, depth: int) -> Any:
+    kind = type(value)
+    if kind is str:
+        if len(value) > MAX_TEXT:
+            raise _Defer
+        return value
+    if value is None or kind is bool or kind is int:
+        return value
+    if kind is float:
+        if math.isfinite(value) and -_FLOAT_EXACT < value < _FLOAT_EXACT:
+            return value
+        raise _Defer
+    if depth > _MAX_VALUE_DEPTH:
+        raise _Defer
+    if kind is list:
+        return tuple([_json_value(item, depth + 1) for item in value])
+    if kind is dict:
+        return Record(_attributes(value, depth))
+    raise _Defer
+
+
+def _attributes(value: Any, depth: int = 0) -> Any:
+    if type(value) is not dict:
+        raise _Defer
+    return tuple([(key, _json_value(item, depth + 1)) for key, item in value.items()])
+
+
+def _keys(spec: _Spec) -> frozenset[str]:
+    return frozenset(name for name, _, _ in spec)
+
+
+# converters written out in the generated code as a test (of ``v``) that fails on a deviation
+_INLINE: dict[_Convert, str] = {
+    _text: "type({v}) is not str",
+    _name: "type({v}) is not str or not {v}.strip()",
+    _bool: "type({v}) is not bool",
+}
+
+
+def _record(
+    spec: _Spec, cls: type[Any], declared: tuple[str, ...] = (), located: bool = False
+) -> Callable[..., Any]:
+    """A mapping checked against ``spec`` -> ``cls``, as straight-line Python generated from
+    the spec (a loop over it costs twice as much): null is absent, a missing required field,
+    an unknown key or a failed check raises _Defer. The ``declared`` fields are gathered into
+    ``extra`` in name order (as checks._with_extra); ``located``: the record takes a ``loc``."""
+    known = _keys(spec)
+    defaults = {f.name: f.default for f in dataclasses.fields(cls)}
+    env: dict[str, Any] = {
+        "Defer": _Defer, "known": known, "cls": cls, "fromisoformat": datetime.fromisoformat,
+    }  # fmt: skip
+    lines = [
+        "def record(value, loc=None):",
+        "    if type(value) is not dict or not known.issuperset(value):",
+        "        raise Defer",
+        "    get = value.get",
+    ]
+    args = []
+    for n, (name, convert, required) in enumerate(spec):
+        var, test = f"v{n}", _INLINE.get(convert)
+        choices = getattr(convert, "choices", None)
+        if choices is not None:
+            env[f"choices{n}"] = choices
+            test = f"type({{v}}) is not str or {{v}} not in choices{n}"
+        env[f"convert{n}"] = convert
+        if convert is _time:  # a ValueError (not a time) is caught by quick_case
+            check = [
+                f"if type({var}) is not str: raise Defer",
+                f"{var} = fromisoformat({var})",
+                f"if {var}.tzinfo is None: raise Defer",
+            ]
+        elif test is not None:
+            check = [f"if {test.format(v=var)}: raise Defer"]
+        else:
+            check = [f"{var} = convert{n}({var})"]
+        lines.append(f"    {var} = get({name!r})")
+        if required:
+            lines += [f"    if {var} is None: raise Defer", *(f"    {line}" for line in check)]
+        else:
+            fallback = "None" if name in declared else f"default{n}"
+            env[f"default{n}"] = None if name in declared else defaults[name]
+            if env[f"default{n}"] is dataclasses.MISSING:
+                raise TypeError(f"{cls.__name__}.{name} is optional here but has no default")
+            lines += [f"    if {var} is None: {var} = {fallback}", "    else:"]
+            lines += [f"        {line}" for line in check]
+        if name not in declared:
+            args.append(f"{name}={var}")
+    if declared:
+        lines.append("    extra = []")
+        for name in sorted(declared):
+            var = f"v{[item[0] for item in spec].index(name)}"
+            lines.append(f"    if {var} is not None: extra.append(({name!r}, {var}))")
+        args.append("extra=tuple(extra)")
+    if located:
+        args.append("loc=loc")
+    lines += _construct(cls, args, env)
+    exec(compile("\n".join(lines), f"<casefile/1 fast path: {cls.__name__}>", "exec"), env)
+    record: Callable[..., Any] = env["record"]
+    return record
+
+
+def _construct(cls: type[Any], args: list[str], env: dict[str, Any]) -> list[str]:
+    """Code that makes the frozen, slotted dataclass ``cls`` from ``args`` ("field=variable";
+    every other field gets its default) by setting its slots: what its __init__ does, in half
+    the time (the generated __init__ calls object.__setattr__ by name for every field)."""
+    if not hasattr(cls, "__slots__") or hasattr(cls, "__post_init__"):
+        return [f"    return cls({', '.join(args)})"]
+    given = dict(arg.split("=", 1) for arg in args)
+    lines = ["    made = new(cls)"]
+    env["new"] = object.__new__
+    for field in dataclasses.fields(cls):
+        env[f"set_{field.name}"] = getattr(cls, field.name).__set__
+        if field.name in given:
+            value = given[field.name]
+        elif field.default is not dataclasses.MISSING:
+            env[f"field_{field.name}"], value = field.default, f"field_{field.name}"
+        else:
+            raise TypeError(f"{cls.__name__}.{field.name} has no default")
+        lines.append(f"    set_{field.name}(made, {value})")
+    return [*lines, "    return made"]
+
+
+def _list(convert: _Convert) -> _Convert:
+    def convert_all(value: Any) -> Any:
+        if type(value) is not list:
+            raise _Defer
+        return tuple([convert(item) for item in value])
+
+    return convert_all
+
+
+_APPEAL: _Spec = (
+    ("party", _enum("buyer", "seller"), True),
+    ("filed_at", _time, True),
+    ("ruling", _enum(*RULINGS), True),
+    ("ruled_at", _time, True),
+)
+_FILE: _Spec = (("name", _name, True), ("sha256", _sha256, False))
+_EVIDENCE: _Spec = (
+    ("id", _name, True),
+    ("party", _enum("buyer", "seller", "platform"), True),
+    ("kind", _name, True),
+    ("submitted_at", _time, True),
+    ("attributes", _attributes, False),
+    ("files", _list(_record(_FILE, EvidenceFile)), False),
+)
+_EVIDENCE_RECORD = _record(_EVIDENCE, Evidence, located=True)
+_ORDER: _Spec = (
+    ("order_id", _ident, True),
+    ("item", _text, False),
+    ("item_amount", _amount, True),
+    ("shipping_fee", _amount, False),
+    ("goods_type", _enum("physical", "virtual"), True),
+    ("supports_7day_return", _bool, False),
+    ("promised_ship_hours", _count(1), False),
+    ("recipient_name", _text, False),
+    ("courier", _text, False),
+    ("tracking_no", _ident, False),
+    ("paid_at", _time, True),
+    ("shipped_at", _time, False),
+    ("delivered_at", _time, False),
+    ("receipt_confirmed_at", _time, False),
+)
+_DISPUTE: _Spec = (
+    ("type", _name, True),
+    ("service", _enum("refund_only", "return_and_refund", "exchange"), True),
+    ("claimed_amount", _positive_amount, True),
+    ("reason", _text, False),
+    ("refund_requested_at", _time, True),
+    ("seller_refused_at", _time, False),
+    ("intervention_requested_at", _time, True),
+    ("buyer_evidence_requested_at", _time, False),
+    ("cancelled_at", _time, False),
+    ("review_started_at", _time, False),
+    ("prior_interventions", _count(0), False),
+    ("appeal", _record(_APPEAL, Appeal), False),
+)
+_DECISION: _Spec = (
+    ("ruling", _enum(*RULINGS), True),
+    ("refund_amount", _amount, False),
+    ("compensation_amount", _amount, False),
+    ("decided_at", _time, False),
+    ("decided_by", _text, False),
+    ("reason", _text, False),
+    ("rules_digest", _text, False),
+)
+_EARLIER = _list(_record(_DECISION, Decision))  # the desk's export: no nesting further
+_DECISION_WITH_EARLIER: _Spec = (*_DECISION, ("earlier", _EARLIER, False))
+_CASE_KEYS = frozenset(
+    ("format", "case_id", "platform", "order", "dispute", "evidence", "decision")
+)
+_PLATFORM = _enum("taobao", "tmall")
+_DECISION_RECORD = _record(_DECISION_WITH_EARLIER, Decision)
+_DECLARED: dict[str, _Convert] = {
+    "text": _text, "name": _text, "time": _time, "money": _amount, "boolean": _bool,
+    "integer": _whole,
+}  # fmt: skip
+
+
+def _with_extra(spec: _Spec, cls: type[Any], extra: tuple[Any, ...]) -> _Convert | None:
+    """The section's converter with the declared fields gathered into ``extra`` (as
+    checks._with_extra), or None when a declaration is one this path does not take."""
+    more = []
+    for name, kind in extra:
+        if name in _keys(spec):
+            return None  # a declaration over a contract field: the full path decides
+        if kind.name == "enum":
+            more.append((name, _enum(*kind.values), False))
+        elif kind.name in _DECLARED:
+            more.append((name, _DECLARED[kind.name], False))
+        else:
+            return None
+    return _record((*spec, *more), cls, declared=tuple(name for name, _ in extra))
+
+
+_Sections = tuple[_Convert, _Convert] | None
+
+
+@lru_cache(maxsize=32)
+def _sections(declared: tuple[tuple[str, tuple[Any, ...]], ...]) -> _Sections:
+    """The order's and the dispute's converters for the fields the rules declare."""
+    owners = dict(declared)
+    order, dispute = owners.get("order", ()), owners.get("dispute", ())
+    if not order and not dispute:
+        return _ORDER_RECORD, _DISPUTE_RECORD
+    order_convert = _with_extra(_ORDER, Order, order) if order else _ORDER_RECORD
+    dispute_convert = _with_extra(_DISPUTE, Dispute, dispute) if dispute else _DISPUTE_RECORD
+    if order_convert is None or dispute_convert is None:
+        return None
+    return order_convert, dispute_convert
+
+
+_ORDER_RECORD = _record(_ORDER, Order)
+_DISPUTE_RECORD = _record(_DISPUTE, Dispute)
+_PLAIN: _Sections = (_ORDER_RECORD, _DISPUTE_RECORD)
+
+
+def _declared(fields: DeclaredFields | None) -> _Sections:
+    if not fields:
+        return _PLAIN
+    try:
+        key = tuple(
+            (owner, tuple(sorted(names.items()))) for owner, names in sorted(fields.items())
+        )
+        return _sections(key)
+    except TypeError:  # unhashable or unorderable declarations: the full path decides
+        return None
+
+
+def _evidence(value: Any, loc: SourceLoc) -> tuple[Evidence, ...]:
+    if type(value) is not list or len(value) > MAX_EVIDENCE:
+        raise _Defer
+    items = []
+    seen = set()
+    for item in value:
+        evidence = _EVIDENCE_RECORD(item, loc)
+        if evidence.id in seen:
+            raise _Defer
+        seen.add(evidence.id)
+        items.append(evidence)
+    return tuple(items)
+
+
+def _case(data: Any, loc: SourceLoc, sections: tuple[_Convert, _Convert]) -> Case:
+    if type(data) is not dict or not _CASE_KEYS.issuperset(data):
+        raise _Defer
+    get = data.get
+    fmt = get("format")
+    if fmt is not None and fmt != "casefile/1":
+        raise _Defer
+    order, dispute = get("order"), get("dispute")
+    if order is None or dispute is None:
+        raise _Defer
+    evidence, decision = get("evidence"), get("decision")
+    return Case(
+        case_id=_name(get("case_id")),
+        platform=_PLATFORM(get("platform")),
+        order=sections[0](order),
+        dispute=sections[1](dispute),
+        evidence=() if evidence is None else _evidence(evidence, loc),
+        decision=None if decision is None else _DECISION_RECORD(decision),
+        source=loc,
+    )
+
+
+def quick_case(raw: bytes, loc: SourceLoc, fields: DeclaredFields | None = None) -> Case | None:
+    """The case on one JSON Lines line ``raw`` (located at ``loc``) when it is well-formed and
+    of the shapes this path knows; None otherwise: the full path then reads it."""
+    sections = _declared(fields)
+    if sections is None or (b"\\" in raw and b"\\u003" in raw):  # an escaped colon: uncounted
+        return None
+    try:
+        data = orjson.loads(raw)
+        case = _case(data, loc, sections)
+        if raw.count(b":") != orjson.dumps(data).count(b":"):
+            return None  # a duplicate key
+    except (_Defer, ValueError, orjson.JSONEncodeError):  # JSONDecodeError is a ValueError
+        return None
+    return case
