@@ -36,8 +36,8 @@ setup(
 
 
 def clean() -> None:
-    for module in (*compiled.MODULES, compiled.LIBRARY):
-        for path in compiled.extension_paths(module):
+    for paths in compiled.compiled_files().values():  # those of an earlier list too
+        for path in paths:
             path.unlink()
     compiled.STAMP.unlink(missing_ok=True)
 
@@ -48,7 +48,7 @@ def build() -> int:
         recorded = json.loads(compiled.STAMP.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         recorded = None
-    present = all(compiled.extension_paths(m) for m in (*compiled.MODULES, compiled.LIBRARY))
+    present = set(compiled.compiled_files()) == {*compiled.MODULES, compiled.LIBRARY}
     if recorded == wanted and present:
         print("compile: the compiled modules are current")
         return 0

@@ -25,8 +25,10 @@ from pathlib import Path
 from types import ModuleType
 
 __all__ = [
+    "LIBRARY",
     "MODULES",
     "STAMP",
+    "compiled_files",
     "digests",
     "extension_paths",
     "reason_for_sources",
@@ -78,12 +80,29 @@ def extension_paths(module: str) -> list[Path]:
     ]
 
 
+def compiled_files() -> dict[str, list[Path]]:
+    """Every extension file in the package, by the module it would be imported as (mypyc's
+    builds are the only ones there): those of ``MODULES``, and any left from another list."""
+    suffixes = sorted(importlib.machinery.EXTENSION_SUFFIXES, key=len, reverse=True)
+    out: dict[str, list[Path]] = {}
+    for path in ENGINE.rglob("*.so"):
+        suffix = next((s for s in suffixes if path.name.endswith(s)), None)
+        if suffix is None:
+            continue
+        parts = path.parent.relative_to(ENGINE.parent).parts
+        out.setdefault(".".join((*parts, path.name[: -len(suffix)])), []).append(path)
+    return out
+
+
 def reason_for_sources() -> str | None:
     """Why the modules run from their sources (None: they run compiled)."""
     if os.environ.get("ADJUDICATE_PURE", "") not in ("", "0"):
         return "ADJUDICATE_PURE is set"
     if not all(extension_paths(m) for m in (*MODULES, LIBRARY)):
         return "not compiled (bash .ci/setup compiles them)"
+    others = sorted(set(compiled_files()) - {*MODULES, LIBRARY})
+    if others:
+        return f"compiled files of modules not in the list: {', '.join(others)} (bash .ci/setup)"
     try:
         recorded = json.loads(STAMP.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -95,12 +114,15 @@ def reason_for_sources() -> str | None:
 
 
 class _Sources:
-    """A finder that imports the compiled modules from their ``.py`` sources."""
+    """A finder that imports modules that have a compiled file from their ``.py`` sources."""
+
+    def __init__(self, names: frozenset[str]) -> None:
+        self.names = names
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> ModuleSpec | None:
-        if fullname not in MODULES:
+        if fullname not in self.names or not _source(fullname).is_file():
             return None
         return importlib.util.spec_from_file_location(fullname, _source(fullname))
 
@@ -115,7 +137,7 @@ def use_sources_when_needed() -> None:
     reason = reason_for_sources()
     _REASON.append(reason)
     if reason is not None and not any(isinstance(f, _Sources) for f in sys.meta_path):
-        sys.meta_path.insert(0, _Sources())
+        sys.meta_path.insert(0, _Sources(frozenset({*MODULES, *compiled_files()})))
 
 
 def status() -> dict[str, str]:

@@ -96,3 +96,20 @@ def test_modules_not_compiled_run_from_their_sources(monkeypatch: pytest.MonkeyP
 def test_every_compiled_module_is_on_the_scoring_path_and_exists() -> None:
     for module in compiled.MODULES:
         assert (ROOT / Path(*module.split("."))).with_suffix(".py").is_file(), module
+
+
+def test_a_compiled_file_of_a_module_no_longer_compiled_sends_every_module_to_its_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # say engine.ruling was compiled by an earlier list: its file would load against another
+    # build's shared library, so nothing may run compiled until .ci/setup builds again
+    stamp = tmp_path / "compiled.json"
+    stamp.write_text(json.dumps(compiled.digests()), encoding="utf-8")
+    monkeypatch.setattr(compiled, "STAMP", stamp)
+    monkeypatch.delenv("ADJUDICATE_PURE", raising=False)
+    monkeypatch.setattr(compiled, "extension_paths", lambda module: [Path("present.so")])
+    files = {m: [Path("x.so")] for m in (*compiled.MODULES, compiled.LIBRARY, "engine.ruling")}
+    monkeypatch.setattr(compiled, "compiled_files", lambda: files)
+    assert compiled.reason_for_sources() == (
+        "compiled files of modules not in the list: engine.ruling (bash .ci/setup)"
+    )
