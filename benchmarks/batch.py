@@ -208,6 +208,15 @@ def _lines(path: str) -> Any:
         yield from (line for line in stream if line.strip())
 
 
+def _how_compiled() -> str:
+    from engine import compiled
+
+    reason = compiled.reason_for_sources()
+    return (
+        "compiled with mypyc (`.ci/compile.py`)" if reason is None else f"from sources ({reason})"
+    )
+
+
 def _mark(ok: bool) -> str:
     return "met" if ok else "**missed**"
 
@@ -242,6 +251,8 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
         "parse and casefile/1 validation, scoring, ruling/1 JSON, atomic shard files, the final "
         "line count and summary. Every run ended with lines out = cases in.",
         "",
+        f"* Scoring path: {_how_compiled()}",
+        "",
         "| engine | workers | cases | wall s | cases/s | peak RSS driver / worker / all, MB "
         "| worker RSS growth after 10 %, MB |",
         "|---|---:|---:|---:|---:|---:|---:|",
@@ -261,19 +272,19 @@ def render(results: dict[str, Any], args: argparse.Namespace) -> str:
         growth = r["worker_growth_mb"]
         label = f"{r['engine']}: worker RSS flat over {r['cases']:,} cases (≤ 50 MB)"
         out.append(f"| {label} | +{growth:.1f} MB | {_mark(growth <= 50)} |")
-        if r["engine"] == "reference":
-            minutes = 1_000_000 / r["rate"] / 60
-            measured = (
-                f"{r['seconds'] / 60:.2f} min"
-                if r["cases"] >= 1_000_000
-                else (f"{minutes:.2f} min (extrapolated from {r['cases']:,})")
-            )
-            out.append(f"| reference: 1M cases < 3 min on 2 cores | {measured} | "
-                       f"{_mark(minutes < 3)} |")  # fmt: skip
+        seconds = 1_000_000 / r["rate"]
+        whole = r["cases"] >= 1_000_000
+        measured = (
+            f"{r['seconds']:.1f} s"
+            if whole
+            else f"{seconds:.0f} s (extrapolated from {r['cases']:,})"
+        )
+        if r["engine"] == "reference":  # issue 19: 90 s, aiming at 60
+            out.append(f"| reference: 1M cases ≤ 90 s on 2 cores (aim: 60 s) | {measured} | "
+                       f"{_mark(whole and seconds <= 90)} |")  # fmt: skip
         else:
-            minutes = 1_000_000 / r["rate"] / 60
-            note = "" if r["cases"] >= 1_000_000 else f" (extrapolated from {r['cases']:,})"
-            out.append(f"| durable: 1M cases on 2 cores (no target) | {minutes:.2f} min{note} | |")
+            out.append(f"| durable: 1M cases on 2 cores, measured, not extrapolated | {measured} "
+                       f"| {_mark(whole)} |")  # fmt: skip
     y = results["yaml"]
     out.append(
         f"| YAML: `parse_case` ≤ 1.3× `yaml.load(CSafeLoader)` ({y['files']:,} files) | "

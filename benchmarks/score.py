@@ -151,6 +151,15 @@ class RawCheck:
         return self.matches, self.actions
 
 
+def _how_compiled() -> str:
+    from engine import compiled
+
+    reason = compiled.reason_for_sources()
+    if reason is None:
+        return "compiled with mypyc (`.ci/compile.py`; `ADJUDICATE_PURE=1` runs it from sources)"
+    return f"from its sources ({reason})"
+
+
 def breakdown_paths(
     program: Any, cases: Sequence[Any], rounds_per_case: list[Rounds], wrapper_scored: list[Any]
 ) -> tuple[dict[str, Any], list[str]]:
@@ -424,6 +433,7 @@ def section(table: str, info: dict[str, Any]) -> str:
             f"* Python {info['python']} ({info['implementation']}), durable-rules "
             f"{info['durable_rules']}, {info['platform']}",
             f"* CPU: {info['cpu']} ({info['ncpu']} logical CPUs); single process, single thread",
+            f"* Scoring path: {_how_compiled()}",
             f"* Sample cases: {info['cases']} (`casefiles/*.yaml` without `*.expected.yaml`), "
             f"{info['strata']} rounds per case; per case on average "
             f"{info['facts']:.1f} facts asserted (over all rounds), "
