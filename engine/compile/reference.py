@@ -65,8 +65,14 @@ def _rule_source(
         name = group.setdefault(key, f"g{len(group)}")
         lines.append(f"{indent}for x{i} in {name}:")
         indent += "    "
-        earlier = [f"x{i} is x{j}" for j in range(i)]
-        if earlier:  # durable_rules never binds one fact twice in a match
+        # durable_rules never binds one fact twice in a match; facts of two different types
+        # are two different dicts, so only aliases of the same type need the test
+        earlier = [
+            f"x{i} is x{j}"
+            for j in range(i)
+            if rule.aliases[j].fact_type == alias.fact_type
+        ]
+        if earlier:
             lines.append(f"{indent}if {' or '.join(earlier)}:")
             lines.append(f"{indent}    continue")
         for atom in per_step[i]:

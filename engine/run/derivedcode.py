@@ -108,7 +108,10 @@ def _store(w: _Writer, item: Derived, value: str, indent: int, in_fact: bool) ->
     w.emit(indent + 1, f"d_case[{item.name!r}] = {value}")
     if in_fact:
         convert = converter(item.type)
-        shown = value if convert is None else f"{w.constant(convert)}({value})"
+        if item.type.name == "time":  # the commonest: inline, as the fact builders do
+            shown = f"_int({value}.timestamp())"
+        else:
+            shown = value if convert is None else f"{w.constant(convert)}({value})"
         w.emit(indent + 1, f"f_case[{item.name!r}] = {shown}")
 
 
@@ -190,7 +193,8 @@ def compile_rounds(program: Program, in_fact: frozenset[str]) -> dict[int, Deriv
         source, constants = python_source(program, stratum, in_fact)
         namespace: dict[str, Any] = {
             **constants, "KEY": KEY, "TYPE": TYPE, "_EMPTY": _EMPTY, "_binary": binary,
-            "_call": call, "__builtins__": {"zip": zip, "max": max, "min": min},
+            "_call": call, "_int": int,
+            "__builtins__": {"zip": zip, "max": max, "min": min},
         }  # fmt: skip
         code = compile(source, f"<derived values {program.name} round {stratum}>", "exec")
         exec(code, namespace)  # noqa: S102 - our own generated source; constants by name only
