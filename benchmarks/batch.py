@@ -211,7 +211,7 @@ def _lines(path: str) -> Any:
 def _how_compiled() -> str:
     from engine import compiled
 
-    reason = compiled.reason_for_sources()
+    reason = compiled.reason()
     return (
         "compiled with mypyc (`.ci/compile.py`)" if reason is None else f"from sources ({reason})"
     )

@@ -154,7 +154,7 @@ class RawCheck:
 def _how_compiled() -> str:
     from engine import compiled
 
-    reason = compiled.reason_for_sources()
+    reason = compiled.reason()
     if reason is None:
         return "compiled with mypyc (`.ci/compile.py`; `ADJUDICATE_PURE=1` runs it from sources)"
     return f"from its sources ({reason})"

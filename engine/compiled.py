@@ -19,7 +19,7 @@ import importlib.util
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from importlib.machinery import ModuleSpec
 from pathlib import Path
 from types import ModuleType
@@ -30,7 +30,7 @@ __all__ = [
     "STAMP",
     "compiled_files",
     "digests",
-    "extension_paths",
+    "reason",
     "reason_for_sources",
     "status",
     "use_sources_when_needed",
@@ -39,8 +39,8 @@ __all__ = [
 ENGINE = Path(__file__).resolve().parent
 STAMP = ENGINE / "compiled.json"
 # the per-case path, in the order mypyc is given them; the generated per-Program code is not
-# here (it is made at run time) and neither are modules that define classes used elsewhere
-# as plain Python classes (the case file's and the ruling's types)
+# here (it is made when rules load), neither is engine.model (the case file's types, whose
+# slots the JSON Lines fast path sets directly) nor engine.ruling (no faster compiled)
 MODULES = (
     "engine.cases.attributes",
     "engine.cases.names",
@@ -69,17 +69,6 @@ def digests() -> dict[str, str]:
     return {m: hashlib.sha256(_source(m).read_bytes()).hexdigest() for m in MODULES}
 
 
-def extension_paths(module: str) -> list[Path]:
-    """The module's compiled extension files beside its source (none when not compiled)."""
-    source = _source(module)
-    stem = source.with_suffix("")
-    return [
-        Path(f"{stem}{suffix}")
-        for suffix in importlib.machinery.EXTENSION_SUFFIXES
-        if Path(f"{stem}{suffix}").is_file()
-    ]
-
-
 def compiled_files() -> dict[str, list[Path]]:
     """Every extension file in the package, by the module it would be imported as (mypyc's
     builds are the only ones there): those of ``MODULES``, and any left from another list."""
@@ -94,13 +83,15 @@ def compiled_files() -> dict[str, list[Path]]:
     return out
 
 
-def reason_for_sources() -> str | None:
-    """Why the modules run from their sources (None: they run compiled)."""
+def reason_for_sources(files: Collection[str] | None = None) -> str | None:
+    """Why the modules would run from their sources (None: compiled), given the modules that
+    have compiled files (by default, those found now)."""
     if os.environ.get("ADJUDICATE_PURE", "") not in ("", "0"):
         return "ADJUDICATE_PURE is set"
-    if not all(extension_paths(m) for m in (*MODULES, LIBRARY)):
+    found = set(compiled_files() if files is None else files)
+    if not {*MODULES, LIBRARY} <= found:
         return "not compiled (bash .ci/setup compiles them)"
-    others = sorted(set(compiled_files()) - {*MODULES, LIBRARY})
+    others = sorted(found - {*MODULES, LIBRARY})
     if others:
         return f"compiled files of modules not in the list: {', '.join(others)} (bash .ci/setup)"
     try:
@@ -134,10 +125,18 @@ def use_sources_when_needed() -> None:
     """Import every compiled module from its source unless its extension is current."""
     if _REASON:
         return
-    reason = reason_for_sources()
+    files = set(compiled_files())
+    reason = reason_for_sources(files)
     _REASON.append(reason)
     if reason is not None and not any(isinstance(f, _Sources) for f in sys.meta_path):
-        sys.meta_path.insert(0, _Sources(frozenset({*MODULES, *compiled_files()})))
+        sys.meta_path.insert(0, _Sources(frozenset({*MODULES, *files})))
+
+
+def reason() -> str | None:
+    """Why this process runs the modules from their sources (None: compiled), as decided when
+    ``engine`` was first imported."""
+    use_sources_when_needed()
+    return _REASON[0]
 
 
 def status() -> dict[str, str]:

@@ -49,7 +49,7 @@ def _score_in_subprocess(rules: Path, cases: list[Path], **env: str) -> dict:
 def test_this_process_runs_the_scoring_path_compiled_when_it_is_built(
     scorers: dict[str, Scorer],
 ) -> None:
-    reason = compiled.reason_for_sources()
+    reason = compiled.reason()
     if reason is not None:
         if os.environ.get("ADJUDICATE_REQUIRE_COMPILED") == "1":
             pytest.fail(f"the scoring path runs from its sources: {reason}")
@@ -74,7 +74,8 @@ def test_a_source_changed_since_it_was_compiled_sends_every_module_to_its_source
     stamp = tmp_path / "compiled.json"
     digests = compiled.digests()
     monkeypatch.setattr(compiled, "STAMP", stamp)
-    monkeypatch.setattr(compiled, "extension_paths", lambda module: [Path("present.so")])
+    built = {m: [Path("x.so")] for m in (*compiled.MODULES, compiled.LIBRARY)}
+    monkeypatch.setattr(compiled, "compiled_files", lambda: built)
     stamp.write_text(json.dumps(digests), encoding="utf-8")
     assert compiled.reason_for_sources() is None
     stamp.write_text(json.dumps({**digests, "engine.run.facts": "0" * 64}), encoding="utf-8")
@@ -89,7 +90,7 @@ def test_a_source_changed_since_it_was_compiled_sends_every_module_to_its_source
 
 def test_modules_not_compiled_run_from_their_sources(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ADJUDICATE_PURE", raising=False)
-    monkeypatch.setattr(compiled, "extension_paths", lambda module: [])
+    monkeypatch.setattr(compiled, "compiled_files", lambda: {})
     assert compiled.reason_for_sources() == "not compiled (bash .ci/setup compiles them)"
 
 
@@ -107,7 +108,6 @@ def test_a_compiled_file_of_a_module_no_longer_compiled_sends_every_module_to_it
     stamp.write_text(json.dumps(compiled.digests()), encoding="utf-8")
     monkeypatch.setattr(compiled, "STAMP", stamp)
     monkeypatch.delenv("ADJUDICATE_PURE", raising=False)
-    monkeypatch.setattr(compiled, "extension_paths", lambda module: [Path("present.so")])
     files = {m: [Path("x.so")] for m in (*compiled.MODULES, compiled.LIBRARY, "engine.ruling")}
     monkeypatch.setattr(compiled, "compiled_files", lambda: files)
     assert compiled.reason_for_sources() == (

@@ -95,7 +95,7 @@ def lang_option(help: str) -> Callable[[FC], FC]:
 
 
 def _version_message() -> str:
-    reason = compiled.reason_for_sources()
+    reason = compiled.reason()
     how = "compiled (mypyc)" if reason is None else f"from its sources: {reason}"
     return f"%(prog)s %(version)s; the scoring path runs {how}"
 

@@ -84,7 +84,6 @@ class Decider:
         self._status_rules = frozenset(self._by_kind.get("reject", {})) | frozenset(
             self._by_kind.get("meets", {})
         )
-        self._kinds = {kind.name: kind for kind in program.evidence_kinds}
         self._requires = {
             kind.name: frozenset(kind.requirements) for kind in program.evidence_kinds
         }
@@ -392,7 +391,7 @@ class Decider:
         lowest = min((r.lower_bound for r in issues), default=ZERO)
         for item in prepared.case.evidence:
             status = statuses[item.id]
-            kind = self._kinds.get(item.kind)
+            kind = self.plan.kinds.get(item.kind)
             unmet = []
             for rid in kind.requirements if kind is not None else ():
                 if rid not in met.get(item.id, set()):

@@ -23,7 +23,6 @@ from engine.rules.predicates import predicate_holds
 from engine.rules.program import (
     KEY,
     TYPE,
-    Derived,
     Expr,
     FieldRef,
     Predicate,
@@ -38,7 +37,7 @@ from engine.rules.schema import (
     ORDER_FIELDS,
     SINGLETONS,
 )
-from engine.rules.semantics import Converter, converter
+from engine.rules.semantics import converter
 from engine.run.derivedcode import compile_rounds
 from engine.run.factcode import FactBuilder, Field, domain_builder, fact_builder
 from engine.run.notices import Notice
@@ -56,24 +55,13 @@ __all__ = [
 ]
 
 _UNSET = object()
+_PARAM_FACT = "param fact"  # its key among what is worked out once per set of parameter values
 _DAYS_CACHED = 100_000  # (platform, day) pairs whose parameters are kept: decades of days
 
 Fact = dict[str, Any]
 _TABLES: dict[str, Mapping[str, Type]] = {
     "order": ORDER_FIELDS, "dispute": DISPUTE_FIELDS, "appeal": APPEAL_FIELDS,
 }  # fmt: skip
-
-
-
-
-@dataclass(frozen=True, slots=True)
-class _DerivedPlan:
-    item: Derived
-    value: Compiled | None
-    of: Compiled | None
-    conditional: bool  # has a condition (or is an aggregate over evidence)
-    fact_field: Converter | None  # how it goes into the case fact, when a rule reads it
-    in_fact: bool
 
 
 class FactPlan:
@@ -83,7 +71,7 @@ class FactPlan:
         self.program = program
         self._closures: dict[int, Compiled] = {}
         self._params_only: dict[int, bool] = {}  # id(expr) -> whether it reads only parameters
-        self._memo: dict[int, tuple[Mapping[str, Any], dict[int, Any]]] = {}
+        self._per_values: dict[int, tuple[Mapping[str, Any], dict[Any, Any]]] = {}
         self._params: dict[tuple[str, int], Resolved] = {}
         self._params_on: dict[tuple[str, str], Resolved] = {}  # (platform, day) -> the same
         self.timezone = policy_timezone(program)
@@ -140,27 +128,14 @@ class FactPlan:
         self.order_domain = domain_builder(ORDER_FIELDS)
         self.dispute_domain = domain_builder(DISPUTE_FIELDS)
         self.appeal_domain = domain_builder(APPEAL_FIELDS)
-        self.param_facts: dict[int, tuple[Mapping[str, Any], Fact]] = {}
         self.predicates: dict[str, list[tuple[Predicate, str, list[Compiled]]]] = {}
         for pred in program.predicates:
             subject = pred.args[0].value
             assert isinstance(subject, FieldRef)
             args = [self.compiled(arg) for arg in pred.args[1:]]
             self.predicates.setdefault(pred.alias_type, []).append((pred, subject.field, args))
-        case_wanted = set(wanted.get("case", ()))
-        self.derived: dict[int, list[_DerivedPlan]] = {}
-        for item in program.derived:
-            self.derived.setdefault(item.stratum, []).append(
-                _DerivedPlan(
-                    item=item,
-                    value=self.compiled(item.expr) if item.expr is not None else None,
-                    of=self.compiled(item.of) if item.of is not None else None,
-                    conditional=item.expr is None or item.where != ((),),
-                    fact_field=converter(item.type),
-                    in_fact=item.name in case_wanted,
-                )
-            )
-        self.derived_code = compile_rounds(program, frozenset(case_wanted))
+        # the derived values of each round that has any, as generated Python
+        self.derived_code = compile_rounds(program, frozenset(wanted.get("case", ())))
         self.status_at = {kind: (a, v) for kind, a, v in program.status_strata}
         self.types_in_round: dict[int, frozenset[str]] = {}
         for rule in program.rules:
@@ -201,16 +176,21 @@ class FactPlan:
             params_only = self._params_only[key] = _reads_only(expr, "param")
         if not params_only:
             return self.compiled(expr)(env)
-        values = env["param"]
-        memo = self._memo.get(id(values))
-        if memo is None or memo[0] is not values:
-            if len(self._memo) >= _DAYS_CACHED:
-                self._memo.clear()
-            memo = self._memo[id(values)] = (values, {})
-        found = memo[1].get(key, _UNSET)
+        memo = self.per_values(env["param"])
+        found = memo.get(key, _UNSET)
         if found is _UNSET:
-            found = memo[1][key] = self.compiled(expr)(env)
+            found = memo[key] = self.compiled(expr)(env)
         return found
+
+    def per_values(self, values: Mapping[str, Any]) -> dict[Any, Any]:
+        """What is worked out once for each set of parameter values (the parameters' fact,
+        the values of expressions that read only parameters), kept while ``values`` lives."""
+        memo = self._per_values.get(id(values))
+        if memo is None or memo[0] is not values:
+            if len(self._per_values) >= _DAYS_CACHED:
+                self._per_values.clear()
+            memo = self._per_values[id(values)] = (values, {})
+        return memo[1]
 
     def parameters(self, platform: str, when: datetime) -> Resolved:
         """The parameters in force for a case, cached by platform and by the period between two
@@ -302,13 +282,11 @@ def _param_fact(plan: FactPlan, env: Mapping[str, Mapping[str, Any]]) -> Fact:
         fact = plan.build["param"]("param", values)
         _predicates(plan, "param", fact, values, env)
         return fact
-    cached = plan.param_facts.get(id(values))
-    if cached is not None and cached[0] is values:
-        return cached[1]
-    fact = plan.build["param"]("param", values)
-    if len(plan.param_facts) < _DAYS_CACHED:
-        plan.param_facts[id(values)] = (values, fact)
-    return fact
+    memo = plan.per_values(values)
+    shared: Fact | None = memo.get(_PARAM_FACT)
+    if shared is None:
+        shared = memo[_PARAM_FACT] = plan.build["param"]("param", values)
+    return shared
 
 
 def singleton_bindings(prepared: Prepared) -> dict[str, Fact]:
@@ -358,7 +336,7 @@ def round_facts(
 ) -> list[Fact]:
     """The facts of round ``stratum`` that its rules can read: singletons, evidence with the
     statuses known by then, issues."""
-    if stratum > 0 and stratum in plan.derived:
+    if stratum > 0 and stratum in plan.derived_code:
         _compute_derived(plan, prepared, stratum, statuses)
     types = plan.types_in_round.get(stratum, frozenset())
     facts: list[Fact] = [fact for name, fact in prepared.singletons.items() if name in types]
