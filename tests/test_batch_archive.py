@@ -68,6 +68,17 @@ def test_fsspec_urls_are_read_like_local_files() -> None:
     assert [e.line for s in archive.shards for e in read_shard(s)] == [1, 2, 3, 4, 5]
 
 
+def test_gzip_archives_are_inflated_with_isa_l(tmp_path: Path) -> None:
+    # pyproject's isal: fsspec, which opens every shard, inflates .gz with ISA-L when it is
+    # installed (2.7x faster than zlib: ~3 µs a case of a million-case run); zlib otherwise
+    from isal import igzip
+
+    path = write_jsonl(tmp_path / "a.jsonl.gz", case_lines(3), gz=True)
+    with fsspec.open(str(path), "rb", compression="gzip") as stream:
+        assert isinstance(stream, igzip.IGzipFile)
+        assert stream.read().count(b"\n") == 3
+
+
 def test_a_truncated_gzip_file_ends_in_one_located_error(tmp_path: Path) -> None:
     whole = write_jsonl(tmp_path / "a.jsonl.gz", case_lines(50), gz=True).read_bytes()
     (tmp_path / "a.jsonl.gz").write_bytes(whole[: len(whole) // 2])

@@ -15,7 +15,7 @@ from typing import Any
 
 from engine.errors import EngineError
 from engine.model import Firing
-from engine.rules.program import Effect, Rule, Text
+from engine.rules.program import Effect, Expr, Rule, Text
 from engine.rules.semantics import holds
 from engine.ruling import (
     EvidenceFinding,
@@ -39,6 +39,7 @@ ZERO = Decimal("0")
 _OUTCOMES_CACHED = 10_000  # sets of fired outcome rules whose decision is kept
 ONE = Decimal("1")
 _SCORE_PLACES = Decimal("0.0001")
+_NOTHING: frozenset[str] = frozenset()
 # the eight possible statuses, made once (frozen, so shared by every case)
 _STATUSES = {
     (a, v, u): EvidenceStatus(admitted=a, valid=v, unconfirmed=u)
@@ -81,9 +82,28 @@ class Decider:
             rule.id: tuple(e for e in rule.effects if e.target is not None)
             for rule in program.rules
         }
-        self._status_rules = frozenset(self._by_kind.get("reject", {})) | frozenset(
-            self._by_kind.get("meets", {})
-        )
+        # per rule, what its firing does to an item's status: (target alias, None) rejects the
+        # item, (target alias, requirements) meets those requirements of it
+        self._status_effects: dict[str, tuple[tuple[str, tuple[str, ...] | None], ...]] = {}
+        for rule in program.rules:
+            marks = tuple(
+                (e.target or "", None if e.kind == "reject" else e.requirements)
+                for e in rule.effects
+                if e.kind in ("reject", "meets")
+            )
+            if marks:
+                self._status_effects[rule.id] = marks
+        self._status_rules = frozenset(self._status_effects)
+        # per rule, the items its firing scores for (True) or against (False) an issue
+        self._scoring: dict[str, tuple[tuple[str, bool, str, Expr | None], ...]] = {}
+        for rule in program.rules:
+            scores = tuple(
+                (e.issue or "", e.kind == "supports", e.target or "", e.weight)
+                for e in rule.effects
+                if e.kind in ("supports", "opposes")
+            )
+            if scores:
+                self._scoring[rule.id] = scores
         self._requires = {
             kind.name: frozenset(kind.requirements) for kind in program.evidence_kinds
         }
@@ -106,7 +126,10 @@ class Decider:
     def changes_statuses(self, firings: Iterable[Firing]) -> bool:
         """Whether any of these firings rejects an item or meets a requirement."""
         rules = self._status_rules
-        return any(f.rule_id in rules for f in firings)
+        for firing in firings:
+            if firing.rule_id in rules:
+                return True
+        return False
 
     def _effects(self, firings: Iterable[Firing], kind: str) -> Iterable[tuple[Firing, Effect]]:
         by_rule = self._by_kind.get(kind, {})
@@ -117,26 +140,31 @@ class Decider:
     # ------------------------------------------------------------ evidence
 
     def statuses(self, prepared: Prepared, firings: Iterable[Firing]) -> dict[str, EvidenceStatus]:
-        firings = list(firings)
         rejected: set[str] = set()
         met: dict[str, set[str]] = {}
-        for firing, effect in self._effects(firings, "reject"):
-            rejected.add(firing.key_of(effect.target or "") or "")
-        for firing, effect in self._effects(firings, "meets"):
-            met.setdefault(firing.key_of(effect.target or "") or "", set()).update(
-                effect.requirements
-            )
+        status_effects = self._status_effects
+        for firing in firings:
+            marks = status_effects.get(firing.rule_id)
+            if marks is None:
+                continue
+            for target, requirements in marks:
+                key = firing.key_of(target) or ""
+                if requirements is None:
+                    rejected.add(key)
+                else:
+                    met.setdefault(key, set()).update(requirements)
         out: dict[str, EvidenceStatus] = {}
         requires = self._requires
         nothing: frozenset[str] = frozenset()
         for item in prepared.case.evidence:
             required = requires.get(item.kind)
             admitted = item.id not in rejected
-            valid = admitted and required is not None and required <= met.get(item.id, nothing)
-            unsure = prepared.unconfirmed.get(item.id)
+            item_met = met.get(item.id, nothing)
+            valid = admitted and required is not None and required <= item_met
+            unsure = prepared.unconfirmed.get(item.id) if prepared.unconfirmed else None
             unconfirmed = False
             if unsure and admitted and required is not None and not valid:
-                failed = required - met.get(item.id, set())
+                failed = required - item_met
                 unconfirmed = all(self._touched.get(rid, frozenset()) & unsure for rid in failed)
             out[item.id] = _STATUSES[admitted, valid, unconfirmed]
         return out
@@ -160,11 +188,13 @@ class Decider:
             for name, condition in dtype.skips:
                 if holds(condition, bound):
                     skipped.add(name)
-        # the firings that score an item for or against an issue, found once for all issues
-        by_side = (self._by_kind.get("supports", {}), self._by_kind.get("opposes", {}))
-        scoring = [
-            [(f, e) for f in firings for e in by_rule.get(f.rule_id, ())] for by_rule in by_side
-        ]
+        # the items each issue's firings score for or against it, found once for all issues
+        scored: dict[str, list[tuple[bool, str, Expr | None]]] = {}
+        scoring = self._scoring
+        for firing in firings:
+            for issue_name, supports, target, weight_expr in scoring.get(firing.rule_id, ()):
+                key = firing.key_of(target) or ""
+                scored.setdefault(issue_name, []).append((supports, key, weight_expr))
         for name, burden in dtype.burdens:
             issue = self._issues[name]
             if name in skipped:
@@ -175,23 +205,17 @@ class Decider:
                 ))  # fmt: skip
                 continue
             lower = _decimal(self.plan.evaluate(issue.lower_bound, env))
-            sides: dict[str, list[tuple[Decimal, str]]] = {"supports": [], "opposes": []}
-            for side, effects in zip(sides, scoring, strict=True):
-                for firing, effect in effects:
-                    if effect.issue != name:
-                        continue
-                    key = firing.key_of(effect.target or "") or ""
-                    item = statuses[key]
-                    if not (item.valid or item.unconfirmed):
-                        continue
-                    weight = (
-                        _decimal(self.plan.evaluate(effect.weight, env)) if effect.weight else ZERO
-                    )
-                    if not item.valid:  # unconfirmed readings: inconclusive at most
-                        weight = min(weight, lower)
-                    sides[side].append((weight, key))
-            score = max((w for w, _ in sides["supports"]), default=ZERO)
-            against = max((w for w, _ in sides["opposes"]), default=ZERO)
+            sides: dict[bool, list[tuple[Decimal, str]]] = {True: [], False: []}
+            for supports, key, weight_expr in scored.get(name, ()):
+                item = statuses[key]
+                if not (item.valid or item.unconfirmed):
+                    continue
+                weight = _decimal(self.plan.evaluate(weight_expr, env)) if weight_expr else ZERO
+                if not item.valid:  # unconfirmed readings: inconclusive at most
+                    weight = min(weight, lower)
+                sides[supports].append((weight, key))
+            score = max((w for w, _ in sides[True]), default=ZERO)
+            against = max((w for w, _ in sides[False]), default=ZERO)
             standard = _decimal(self.plan.evaluate(issue.standard, env))
             margin = _decimal(self.plan.evaluate(issue.margin, env))
             if score > 0 and against > 0 and abs(score - against) < margin:
@@ -212,8 +236,8 @@ class Decider:
                     score=score,
                     against=against,
                     status=status,
-                    supporting=tuple(sorted({k for _, k in sides["supports"]})),
-                    opposing=tuple(sorted({k for _, k in sides["opposes"]})),
+                    supporting=tuple(sorted({k for _, k in sides[True]})),
+                    opposing=tuple(sorted({k for _, k in sides[False]})),
                 )  # fmt: skip
             )
         return tuple(results)
@@ -393,8 +417,9 @@ class Decider:
             status = statuses[item.id]
             kind = self.plan.kinds.get(item.kind)
             unmet = []
+            item_met = met.get(item.id, _NOTHING)
             for rid in kind.requirements if kind is not None else ():
-                if rid not in met.get(item.id, set()):
+                if rid not in item_met:
                     text = self._unmet[rid]
                     if rid in self._quoting_requirements:
                         text = _quoted(text, prepared)
