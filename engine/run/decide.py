@@ -411,7 +411,9 @@ class Decider:
                     )
                     weights[key] = max(weights.get(key, ZERO), weight)
         out = []
-        minimum = read_min(prepared.params.values)
+        # the least confidence that counts: only items read from files need it
+        read = any(item.read for item in prepared.case.evidence)
+        minimum = read_min(prepared.params.values) if read else ONE
         lowest = min((r.lower_bound for r in issues), default=ZERO)
         for item in prepared.case.evidence:
             status = statuses[item.id]
