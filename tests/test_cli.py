@@ -100,10 +100,9 @@ def test_validate_and_compile_dump() -> None:
     assert "reference #0: evidence.copy_no == 1" in out
     assert '{"kind": "signed_receipt"}' in out and '{"copy_no": 1}' in out
     code, out, _ = run("rules", "compile", "--dump", "--python")
-    assert code == 0 and out.startswith("def round_0(groups, fired):")
-    lookup = re.escape("groups.get(('evidence', 'signed_receipt'), ())")
-    receipts = re.search(rf"^    (g\d+) = {lookup}$", out, re.M)
-    assert receipts and f"for x0 in {receipts.group(1)}:" in out  # each group looked up once
+    assert code == 0 and out.startswith("def round_0(facts, fired):")
+    receipts = re.search(r"sub == 'signed_receipt':\n +(g\d+)\.append\(fact\)$", out, re.M)
+    assert receipts and f"for x0 in {receipts.group(1)}:" in out  # each group filled once
 
 
 def _commands(group=main, prefix=()):  # type: ignore[no-untyped-def]
