@@ -8,17 +8,21 @@ raises on bad input.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from engine.model import Evidence, Type
 
-__all__ = ["SAFE_INTEGER", "file_type", "fingerprint", "parse_duration", "typed"]
+__all__ = ["SAFE_INTEGER", "Typer", "file_type", "fingerprint", "parse_duration", "typed", "typer"]
 
 # beyond 2**53 durable_rules and Python no longer compare alike: such integers are mistyped
 SAFE_INTEGER = 2**53
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+_NAME = itemgetter(0)  # an attribute's name
+Typer = Callable[[Any], Any]  # raw value -> typed value, None when it does not fit
 
 
 def parse_duration(text: str) -> int | None:
@@ -41,57 +45,106 @@ def parse_duration(text: str) -> int | None:
 def typed(raw: Any, type_: Type) -> Any:
     """``raw`` (a JSON-like value) as a value of ``type_``: str, Decimal, int, bool, aware
     datetime, timedelta or tuple; None when it is missing or does not fit."""
-    name = type_.name
     if raw is None:
         return None
-    if name in ("text", "name"):
-        if isinstance(raw, bool):
-            return None
-        return str(raw) if isinstance(raw, (str, int)) else None
-    if name == "enum":
-        return raw if isinstance(raw, str) and raw in type_.values else None
-    if name == "integer":
-        ok = isinstance(raw, int) and not isinstance(raw, bool) and abs(raw) <= SAFE_INTEGER
-        return raw if ok else None
-    if name in ("number", "money"):
-        if isinstance(raw, bool) or not isinstance(raw, (int, float, Decimal)):
-            return None
-        if isinstance(raw, int) and abs(raw) > SAFE_INTEGER:
-            return None
-        value = Decimal(str(raw))
-        return value if value.is_finite() and abs(value) <= SAFE_INTEGER else None
-    if name == "boolean":
-        return raw if isinstance(raw, bool) else None
-    if name == "time":
-        if not isinstance(raw, str):
-            return None
-        try:
-            parsed = datetime.fromisoformat(raw)
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo is not None else None
-    if name == "duration":
-        seconds = parse_duration(raw) if isinstance(raw, str) else None
-        return None if seconds is None else timedelta(seconds=seconds)
-    if name == "list":
-        if not isinstance(raw, (list, tuple)):
-            return None
-        if type_.values and not all(isinstance(x, str) and x in type_.values for x in raw):
-            return None
-        return tuple(raw)
+    simple = _SIMPLE.get(type_.name)
+    if simple is not None:
+        return simple(raw)
+    if type_.name == "enum":
+        return _enum(raw, type_.values)
+    if type_.name == "list":
+        return _list(raw, type_.values)
     return None
+
+
+def typer(type_: Type) -> Typer:
+    """``typed`` for one type, chosen once: raw value -> typed value or None."""
+    simple = _SIMPLE.get(type_.name)
+    if simple is not None:
+        return simple
+    values = type_.values
+    if type_.name == "enum":
+        return lambda raw: _enum(raw, values)
+    if type_.name == "list":
+        return lambda raw: _list(raw, values)
+    return _nothing
+
+
+def _text(raw: Any) -> Any:
+    if isinstance(raw, bool):
+        return None
+    return str(raw) if isinstance(raw, (str, int)) else None
+
+
+def _enum(raw: Any, values: tuple[str, ...]) -> Any:
+    return raw if isinstance(raw, str) and raw in values else None
+
+
+def _integer(raw: Any) -> Any:
+    ok = isinstance(raw, int) and not isinstance(raw, bool) and abs(raw) <= SAFE_INTEGER
+    return raw if ok else None
+
+
+def _number(raw: Any) -> Any:
+    if isinstance(raw, bool) or not isinstance(raw, (int, float, Decimal)):
+        return None
+    if isinstance(raw, int) and abs(raw) > SAFE_INTEGER:
+        return None
+    value = Decimal(str(raw))
+    return value if value.is_finite() and abs(value) <= SAFE_INTEGER else None
+
+
+def _boolean(raw: Any) -> Any:
+    return raw if isinstance(raw, bool) else None
+
+
+def _time(raw: Any) -> Any:
+    if not isinstance(raw, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def _duration(raw: Any) -> Any:
+    seconds = parse_duration(raw) if isinstance(raw, str) else None
+    return None if seconds is None else timedelta(seconds=seconds)
+
+
+def _list(raw: Any, values: tuple[str, ...]) -> Any:
+    if not isinstance(raw, (list, tuple)):
+        return None
+    if values and not all(isinstance(x, str) and x in values for x in raw):
+        return None
+    return tuple(raw)
+
+
+def _nothing(raw: Any) -> Any:
+    return None
+
+
+# the types whose values are typed the same way whatever their declaration's details
+_SIMPLE: dict[str, Typer] = {
+    "text": _text, "name": _text, "integer": _integer, "number": _number, "money": _number,
+    "boolean": _boolean, "time": _time, "duration": _duration,
+}  # fmt: skip
 
 
 def file_type(name: str) -> str:
     """A file name's extension, lower case, without the dot: ``PurePosixPath(name).suffix``'s
     rules (the last part of the path; none for ``.hidden`` or ``name.``), without building a
     path for every file of every case."""
-    last = next((part for part in reversed(name.split("/")) if part and part != "."), "")
+    if "/" not in name:  # the commonest: the name is its last part ("." has no extension)
+        last = name
+    else:
+        last = next((part for part in reversed(name.split("/")) if part and part != "."), "")
     dot = last.rfind(".")
     return last[dot + 1 :].lower() if 0 < dot < len(last) - 1 else ""
 
 
 def fingerprint(item: Evidence) -> str:
     """Equal for two items of the same kind with the same attributes (a resubmission)."""
-    body = repr((item.kind, sorted(item.attributes, key=lambda kv: kv[0])))
+    body = repr((item.kind, sorted(item.attributes, key=_NAME)))
     return hashlib.blake2b(body.encode(), digest_size=16).hexdigest()

@@ -14,7 +14,14 @@ from typing import Any
 
 from engine.model import Record, Type
 
-__all__ = ["PREDICATES", "PredicateFunction", "Witness", "predicate_holds"]
+__all__ = [
+    "PREDICATES",
+    "PredicateFunction",
+    "Test",
+    "Witness",
+    "predicate_holds",
+    "predicate_test",
+]
 
 _LIST, _TEXT = Type("list"), Type("text")
 
@@ -38,18 +45,31 @@ def _first(arg: Any) -> Any:
     return arg if isinstance(arg, str) else next(iter(arg), None)
 
 
-def _all_in(subject: Any, arg: Any) -> bool:
+Test = Callable[[Any], bool]  # subject value -> the predicate's result
+
+
+def _all_in(arg: Any) -> Test:
     options = _options(arg)
-    return all(str(x).lower() in options for x in subject)
+    return lambda subject: all(str(x).lower() in options for x in subject)
 
 
-def _any_in(subject: Any, arg: Any) -> bool:
+def _any_in(arg: Any) -> Test:
     options = _options(arg)
-    return any(str(x).lower() in options for x in subject)
+    return lambda subject: any(str(x).lower() in options for x in subject)
 
 
-def _all_have(subject: Any, arg: Any) -> bool:
-    return all(isinstance(r, Mapping | Record) and r.get(arg) not in (None, "") for r in subject)
+def _contains(arg: Any) -> Test:
+    return lambda subject: arg in subject
+
+
+def _contains_any(arg: Any) -> Test:
+    return lambda subject: any(str(word) in subject for word in arg)
+
+
+def _all_have(arg: Any) -> Test:
+    return lambda subject: all(
+        isinstance(r, Mapping | Record) and r.get(arg) not in (None, "") for r in subject
+    )
 
 
 def _one_option(arg: Any, wanted: bool, placeholder: str) -> Witness | None:
@@ -78,7 +98,9 @@ class PredicateFunction:
     name: str
     subject: Type  # the type of the field it is called on
     argument: Type  # the type of its second argument
-    holds: Callable[[Any, Any], bool]  # (subject value, argument value) -> result
+    # (argument value) -> the test of subject values (what depends on the argument alone, such
+    # as a set of options, is worked out once for each argument)
+    test: Callable[[Any], Test]
     # (argument value, wanted result, placeholder text) -> a subject that gives it, or None
     witness: Callable[[Any, bool, str], Witness | None]
     doc: str
@@ -88,26 +110,25 @@ PREDICATES: dict[str, PredicateFunction] = {
     p.name: p
     for p in (
         PredicateFunction(
-            name="all_in", subject=_LIST, argument=_LIST, holds=_all_in, witness=_one_option,
+            name="all_in", subject=_LIST, argument=_LIST, test=_all_in, witness=_one_option,
             doc="every item of the list is one of the options (case-insensitive)",
         ),
         PredicateFunction(
-            name="any_in", subject=_LIST, argument=_LIST, holds=_any_in, witness=_one_option,
+            name="any_in", subject=_LIST, argument=_LIST, test=_any_in, witness=_one_option,
             doc="some item of the list is one of the options (case-insensitive)",
         ),
         PredicateFunction(
             name="contains", subject=_LIST, argument=_TEXT,
-            holds=lambda subject, arg: arg in subject, witness=_contains_witness,
+            test=_contains, witness=_contains_witness,
             doc="the list holds the value",
         ),
         PredicateFunction(
             name="contains_any", subject=_TEXT, argument=_LIST,
-            holds=lambda subject, arg: any(str(word) in subject for word in arg),
-            witness=_contains_any_witness,
+            test=_contains_any, witness=_contains_any_witness,
             doc="the text holds one of the words",
         ),
         PredicateFunction(
-            name="all_have", subject=_LIST, argument=_TEXT, holds=_all_have,
+            name="all_have", subject=_LIST, argument=_TEXT, test=_all_have,
             witness=_all_have_witness,
             doc="every record of the list has a non-empty value under the key",
         ),
@@ -117,4 +138,9 @@ PREDICATES: dict[str, PredicateFunction] = {
 
 def predicate_holds(function: str, subject: Any, argument: Any) -> bool:
     """The result of predicate ``function`` on one fact's ``subject`` value."""
-    return PREDICATES[function].holds(subject, argument)
+    return predicate_test(function, argument)(subject)
+
+
+def predicate_test(function: str, argument: Any) -> Test:
+    """Predicate ``function`` with its argument given: a test of one fact's subject value."""
+    return PREDICATES[function].test(argument)

@@ -17,13 +17,17 @@ from engine.compile.reference import condition_source
 from engine.rules.program import KEY, TYPE, Derived, Expr, FieldRef, Program
 from engine.rules.schema import SINGLETONS
 from engine.rules.semantics import converter
-from engine.run.values import binary, call
+from engine.run.values import CALLS, OPERATIONS, binary, call
 
 __all__ = ["DerivedRound", "compile_rounds", "python_source"]
 
 # (env, case fact, singleton facts, evidence facts, evidence domains, statuses) -> None
 DerivedRound = Callable[..., None]
 _EMPTY: Mapping[str, Any] = {}
+# the value operations the source calls by their name: '_mul', '_hours', '_min', ...
+_IMPLEMENTATIONS: dict[str, Callable[..., Any]] = {
+    f"_{name}": function for name, (function, _) in (*OPERATIONS.items(), *CALLS.items())
+}
 
 
 class _Writer:
@@ -88,7 +92,7 @@ def _expr(w: _Writer, expr: Expr, indent: int, domains: Mapping[str, str]) -> st
         w.emit(indent, f"{out} = {expr.value}({present}) if {present} else None")
         return out
     if op == "call":
-        w.emit(indent, f"{out} = _call({expr.value!r}, [{', '.join(args)}])")
+        w.emit(indent, f"{out} = {_call_source(expr.value, args)}")
         return out
     if op == "neg":
         w.emit(indent, f"{out} = None if {args[0]} is None else -{args[0]}")
@@ -99,8 +103,20 @@ def _expr(w: _Writer, expr: Expr, indent: int, domains: Mapping[str, str]) -> st
         sign = "+" if op == "add" else "-"
         w.emit(indent, f"{out} = None if {missing} else {a} {sign} {b}")
     else:
-        w.emit(indent, f"{out} = None if {missing} else _binary({op!r}, {a}, {b})")
+        operation = f"_{op}({a}, {b})" if op in OPERATIONS else f"_binary({op!r}, {a}, {b})"
+        w.emit(indent, f"{out} = None if {missing} else {operation}")
     return out
+
+
+def _call_source(function: str, args: list[str]) -> str:
+    """A call of ``function``'s implementation itself when the arguments fit it, otherwise
+    through ``call`` (which fails as the rules' evaluator would)."""
+    found = CALLS.get(function)
+    if found is not None and found[1] is None:
+        return f"_{function}([{', '.join(args)}])"
+    if found is not None and found[1] == len(args):
+        return f"_{function}({', '.join(args)})"
+    return f"_call({function!r}, [{', '.join(args)}])"
 
 
 def _store(w: _Writer, item: Derived, value: str, indent: int, in_fact: bool) -> None:
@@ -192,8 +208,8 @@ def compile_rounds(program: Program, in_fact: frozenset[str]) -> dict[int, Deriv
     for stratum in sorted({d.stratum for d in program.derived}):
         source, constants = python_source(program, stratum, in_fact)
         namespace: dict[str, Any] = {
-            **constants, "KEY": KEY, "TYPE": TYPE, "_EMPTY": _EMPTY, "_binary": binary,
-            "_call": call, "_int": int,
+            **constants, **_IMPLEMENTATIONS, "KEY": KEY, "TYPE": TYPE, "_EMPTY": _EMPTY,
+            "_binary": binary, "_call": call, "_int": int,
             "__builtins__": {"zip": zip, "max": max, "min": min},
         }  # fmt: skip
         code = compile(source, f"<derived values {program.name} round {stratum}>", "exec")

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from engine.cases.attributes import file_type, fingerprint, typed
+from engine.cases.attributes import Typer, file_type, fingerprint, typer
 from engine.cases.names import scripts
 from engine.model import Case, Evidence, Type
-from engine.rules.predicates import predicate_holds
+from engine.rules.predicates import predicate_test
 from engine.rules.program import (
     KEY,
     TYPE,
@@ -48,6 +48,8 @@ from engine.run.values import Compiled, compile_value
 
 __all__ = [
     "FactPlan",
+    "PlannedAttribute",
+    "PlannedPredicate",
     "Prepared",
     "prepare",
     "round_facts",
@@ -62,6 +64,28 @@ Fact = dict[str, Any]
 _TABLES: dict[str, Mapping[str, Type]] = {
     "order": ORDER_FIELDS, "dispute": DISPUTE_FIELDS, "appeal": APPEAL_FIELDS,
 }  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedPredicate:
+    """A predicate as facts are built with it: the field that holds its result, its function,
+    the field it is called on and its further arguments (value expressions)."""
+
+    field: str
+    function: str
+    subject: str
+    args: tuple[Compiled, ...]
+    params_only: bool  # its arguments read only parameters: it is bound once per set of values
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedAttribute:
+    """An evidence kind's attribute as its raw values are typed: how, its declared type, and
+    whether it holds a person's name (checked for look-alike letters of mixed scripts)."""
+
+    typed: Typer
+    type: Type
+    is_name: bool
 
 
 class FactPlan:
@@ -111,9 +135,15 @@ class FactPlan:
         self.evidence_fields: dict[str | None, tuple[Field, ...]] = {
             None: self._plan_fields(evidence_wanted, EVIDENCE_FIELDS)
         }
+        self.wants_fingerprint = "fingerprint" in self.evidence_wanted
+        self.wants_files_digest = "files_digest" in self.evidence_wanted
         self.kinds = {kind.name: kind for kind in program.evidence_kinds}
-        self.attribute_types = {
-            kind.name: dict(kind.attributes) for kind in program.evidence_kinds
+        self.attributes: dict[str, dict[str, PlannedAttribute]] = {
+            kind.name: {
+                name: PlannedAttribute(typed=typer(type_), type=type_, is_name=type_.name == "name")
+                for name, type_ in kind.attributes
+            }
+            for kind in program.evidence_kinds
         }
         for kind in program.evidence_kinds:
             table = {**EVIDENCE_FIELDS, **dict(kind.attributes)}
@@ -125,15 +155,18 @@ class FactPlan:
         self.build_evidence: dict[str | None, FactBuilder] = {
             kind: fact_builder("evidence", fields) for kind, fields in self.evidence_fields.items()
         }
+        # the case's fact as prepare starts it, from the case's own fields (CASE_FIELDS): the
+        # generated code of each round adds the derived values
+        self.build_case = fact_builder(
+            "case", tuple(f for f in self.fields["case"] if f[1] in CASE_FIELDS)
+        )
         self.order_domain = domain_builder(ORDER_FIELDS)
         self.dispute_domain = domain_builder(DISPUTE_FIELDS)
         self.appeal_domain = domain_builder(APPEAL_FIELDS)
-        self.predicates: dict[str, list[tuple[Predicate, str, list[Compiled]]]] = {}
+        planned: dict[str, list[PlannedPredicate]] = {}
         for pred in program.predicates:
-            subject = pred.args[0].value
-            assert isinstance(subject, FieldRef)
-            args = [self.compiled(arg) for arg in pred.args[1:]]
-            self.predicates.setdefault(pred.alias_type, []).append((pred, subject.field, args))
+            planned.setdefault(pred.alias_type, []).append(self._plan_predicate(pred))
+        self.predicates = {fact_type: tuple(preds) for fact_type, preds in planned.items()}
         # the derived values of each round that has any, as generated Python
         self.derived_code = compile_rounds(program, frozenset(wanted.get("case", ())))
         self.status_at = {kind: (a, v) for kind, a, v in program.status_strata}
@@ -158,6 +191,17 @@ class FactPlan:
             elif not transform:
                 out.append((name, base, converter(table[base]), False))
         return tuple(out)
+
+    def _plan_predicate(self, pred: Predicate) -> PlannedPredicate:
+        subject = pred.args[0].value
+        assert isinstance(subject, FieldRef)
+        return PlannedPredicate(
+            field=pred.field,
+            function=pred.function,
+            subject=subject.field,
+            args=tuple(self.compiled(arg) for arg in pred.args[1:]),
+            params_only=all(_reads_only(arg, "param") for arg in pred.args[1:]),
+        )
 
     def compiled(self, expr: Expr) -> Compiled:
         closure = self._closures.get(id(expr))
@@ -269,7 +313,7 @@ def prepare(plan: FactPlan, case: Case) -> Prepared:
             _predicates(plan, name, fact, env[name], env)
             singletons[name] = fact
     singletons["param"] = _param_fact(plan, env)
-    singletons["case"] = build["case"]("case", env["case"])
+    singletons["case"] = plan.build_case("case", env["case"])
     _compute_derived(plan, prepared, 0, {})
     return prepared
 
@@ -304,14 +348,36 @@ def _predicates(
     domain: Mapping[str, Any],
     env: Mapping[str, Mapping[str, Any]],
 ) -> None:
-    for pred, subject_field, args in plan.predicates.get(fact_type, ()):
-        subject = domain.get(subject_field)
+    """The results of the predicates on ``fact_type`` into ``fact``, for the subjects it has.
+    A predicate whose arguments read only parameters is given its arguments (and works out,
+    say, its set of options) once for each set of parameter values, when first needed."""
+    planned = plan.predicates.get(fact_type)
+    if not planned:
+        return
+    memo = plan.per_values(env["param"])
+    tests: list[Any] | None = memo.get(id(planned))
+    if tests is None:
+        tests = memo[id(planned)] = [_UNSET] * len(planned)
+    for n, pred in enumerate(planned):
+        subject = domain.get(pred.subject)
         if subject is None:
             continue
-        values = [arg(env) for arg in args]
-        if any(v is None for v in values):
-            continue
-        fact[pred.field] = predicate_holds(pred.function, subject, values[0])
+        test = tests[n]
+        if test is _UNSET:
+            test = _predicate_test(pred, env)
+            if pred.params_only:
+                tests[n] = test
+        if test is not None:
+            fact[pred.field] = test(subject)
+
+
+def _predicate_test(pred: PlannedPredicate, env: Mapping[str, Mapping[str, Any]]) -> Any:
+    """The predicate given its arguments' values: a test of subject values; None when an
+    argument is missing (the fact then has no result for it)."""
+    values = [arg(env) for arg in pred.args]
+    if any(v is None for v in values):
+        return None
+    return predicate_test(pred.function, values[0])
 
 
 def _compute_derived(
@@ -375,49 +441,57 @@ def _reads_only(expr: Expr, alias: str) -> bool:
 
 def _evidence_domain(plan: FactPlan, item: Evidence, prepared: Prepared) -> dict[str, Any]:
     warnings = prepared.warnings
-    types = (
-        tuple(file_type(f.name) for f in item.files)
-        if all(f.type is None for f in item.files)
-        else file_types(item, warnings)
-    )
-    digests = sorted({f.sha256 for f in item.files if f.sha256})
+    files = item.files
     domain: dict[str, Any] = {
         "id": item.id, "party": item.party, "kind": item.kind, "submitted_at": item.submitted_at,
-        "file_count": len(item.files), "file_types": types,
+        "file_count": len(files), "file_types": _file_types(item, warnings) if files else (),
     }  # fmt: skip
-    wanted = plan.evidence_wanted
-    if "fingerprint" in wanted:
+    if plan.wants_fingerprint:
         domain["fingerprint"] = fingerprint(item)
-    if "files_digest" in wanted and digests and len(digests) == len(item.files):
-        domain["files_digest"] = hashlib.sha256("\n".join(digests).encode()).hexdigest()[:32]
+    if plan.wants_files_digest and files:
+        digests = sorted({f.sha256 for f in files if f.sha256})
+        if digests and len(digests) == len(files):
+            domain["files_digest"] = hashlib.sha256("\n".join(digests).encode()).hexdigest()[:32]
     kind = plan.kinds.get(item.kind)
-    attribute_types = plan.attribute_types.get(item.kind)
-    if kind is None or attribute_types is None:
+    attributes = plan.attributes.get(item.kind)
+    if kind is None or attributes is None:
         warnings.append(Notice.of("unknown_kind", item=item.id, kind=item.kind))
         return domain
     for name, raw in item.attributes:
-        type_ = attribute_types.get(name)
-        if type_ is None:
+        attribute = attributes.get(name)
+        if attribute is None:
             warnings.append(Notice.of("unknown_attribute", item=item.id, name=name, kind=item.kind))
             continue
-        value = typed(raw, type_)
-        if type_.name == "name" and isinstance(value, str) and len(scripts(value)) > 1:
+        value = attribute.typed(raw)
+        if value is None:
+            if raw is not None:
+                warnings.append(
+                    Notice.of(
+                        "mistyped_attribute",
+                        item=item.id,
+                        name=name,
+                        type=str(attribute.type),
+                        value=repr(raw),
+                    )
+                )
+            continue
+        if attribute.is_name and isinstance(value, str) and len(scripts(value)) > 1:
             mixed = " + ".join(sorted(scripts(value)))
             warnings.append(
                 Notice.of("mixed_scripts_attribute", item=item.id, name=name, scripts=mixed)
             )
-        if value is None and raw is not None:
-            warnings.append(
-                Notice.of(
-                    "mistyped_attribute", item=item.id, name=name, type=str(type_), value=repr(raw)
-                )
-            )
-            continue
-        if value is not None:
-            domain[name] = value
+        domain[name] = value
     if item.read:  # attributes read from the files of a bundle; typed ones win
         counted, unsure = read_values(item, kind, read_min(prepared.params.values), warnings)
         domain.update(counted)
         if unsure:
             prepared.unconfirmed[item.id] = unsure
     return domain
+
+
+def _file_types(item: Evidence, warnings: list[Notice]) -> tuple[str, ...]:
+    """Each file's type; the commonest case (no type sniffed from a bundle) straight away."""
+    for named in item.files:
+        if named.type is not None:
+            return file_types(item, warnings)
+    return tuple([file_type(named.name) for named in item.files])

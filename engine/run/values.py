@@ -13,7 +13,16 @@ from typing import Any
 
 from engine.rules.program import Expr, FieldRef
 
-__all__ = ["CENT", "Compiled", "binary", "call", "compile_value", "round_money"]
+__all__ = [
+    "CALLS",
+    "CENT",
+    "OPERATIONS",
+    "Compiled",
+    "binary",
+    "call",
+    "compile_value",
+    "round_money",
+]
 
 CENT = Decimal("0.01")
 
@@ -24,24 +33,40 @@ def round_money(value: Decimal) -> Decimal:
 
 def binary(op: str, a: Any, b: Any) -> Any:
     if op == "add":
-        return _num(a) + _num(b) if not _is_time_like(a, b) else a + b
+        return add(a, b)
     if op == "sub":
-        return _num(a) - _num(b) if not _is_time_like(a, b) else a - b
+        return subtract(a, b)
     if op == "mul":
-        if isinstance(a, timedelta):
-            return timedelta(seconds=float(Decimal(a.total_seconds()) * _num(b)))
-        if isinstance(b, timedelta):
-            return timedelta(seconds=float(_num(a) * Decimal(b.total_seconds())))
-        return _num(a) * _num(b)
+        return multiply(a, b)
     if op == "div":
-        if isinstance(a, timedelta) and isinstance(b, timedelta):
-            return Decimal(a.total_seconds()) / Decimal(b.total_seconds())
-        if isinstance(a, timedelta):
-            return timedelta(seconds=float(Decimal(a.total_seconds()) / _num(b)))
-        if _num(b) == 0:
-            return None
-        return _num(a) / _num(b)
+        return divide(a, b)
     raise AssertionError(op)
+
+
+def add(a: Any, b: Any) -> Any:
+    return _num(a) + _num(b) if not _is_time_like(a, b) else a + b
+
+
+def subtract(a: Any, b: Any) -> Any:
+    return _num(a) - _num(b) if not _is_time_like(a, b) else a - b
+
+
+def multiply(a: Any, b: Any) -> Any:
+    if isinstance(a, timedelta):
+        return timedelta(seconds=float(Decimal(a.total_seconds()) * _num(b)))
+    if isinstance(b, timedelta):
+        return timedelta(seconds=float(_num(a) * Decimal(b.total_seconds())))
+    return _num(a) * _num(b)
+
+
+def divide(a: Any, b: Any) -> Any:
+    if isinstance(a, timedelta) and isinstance(b, timedelta):
+        return Decimal(a.total_seconds()) / Decimal(b.total_seconds())
+    if isinstance(a, timedelta):
+        return timedelta(seconds=float(Decimal(a.total_seconds()) / _num(b)))
+    if _num(b) == 0:
+        return None
+    return _num(a) / _num(b)
 
 
 def _is_time_like(a: Any, b: Any) -> bool:
@@ -55,28 +80,64 @@ def _num(value: Any) -> Decimal:
 def call(name: str, args: list[Any]) -> Any:
     if name == "first":
         return next((a for a in args if a is not None), None)
-    if name in ("hours", "days"):
-        if args[0] is None:
-            return None
-        unit = 3600 if name == "hours" else 86400
-        return timedelta(seconds=int(_num(args[0]) * unit))
+    if name == "hours":
+        return hours(args[0])
+    if name == "days":
+        return days(args[0])
     if name == "round":
-        return None if args[0] is None else round_money(_num(args[0]))
-    present = [a for a in args if a is not None]
+        return round_value(args[0])
     if name == "min":
-        return min(present, key=_key) if present else None
+        return least(args)
     if name == "max":
-        return max(present, key=_key) if present else None
+        return greatest(args)
     if name == "clamp":
         value, low, high = args
-        if value is None:
-            return None
-        if low is not None and _key(value) < _key(low):
-            value = low
-        if high is not None and _key(value) > _key(high):
-            value = high
-        return value
+        return clamp(value, low, high)
     raise AssertionError(name)
+
+
+def hours(value: Any) -> Any:
+    return None if value is None else timedelta(seconds=int(_num(value) * 3600))
+
+
+def days(value: Any) -> Any:
+    return None if value is None else timedelta(seconds=int(_num(value) * 86400))
+
+
+def round_value(value: Any) -> Any:
+    return None if value is None else round_money(_num(value))
+
+
+def least(args: list[Any]) -> Any:
+    present = [a for a in args if a is not None]
+    return min(present, key=_key) if present else None
+
+
+def greatest(args: list[Any]) -> Any:
+    present = [a for a in args if a is not None]
+    return max(present, key=_key) if present else None
+
+
+def clamp(value: Any, low: Any, high: Any) -> Any:
+    if value is None:
+        return None
+    key = _key(value)
+    if low is not None and key < _key(low):
+        value, key = low, _key(low)
+    if high is not None and key > _key(high):
+        value = high
+    return value
+
+
+# the implementations generated code calls directly: name -> (function, its number of
+# arguments, None for one list of any length)
+OPERATIONS: dict[str, tuple[Callable[..., Any], int | None]] = {
+    "add": (add, 2), "sub": (subtract, 2), "mul": (multiply, 2), "div": (divide, 2),
+}  # fmt: skip
+CALLS: dict[str, tuple[Callable[..., Any], int | None]] = {
+    "hours": (hours, 1), "days": (days, 1), "round": (round_value, 1), "clamp": (clamp, 3),
+    "min": (least, None), "max": (greatest, None),
+}  # fmt: skip
 
 
 def _key(value: Any) -> Any:
@@ -88,6 +149,18 @@ def _key(value: Any) -> Any:
 Env = Mapping[str, Mapping[str, Any]]
 Compiled = Callable[[Env], Any]
 _EMPTY: Mapping[str, Any] = {}
+
+
+def _compiled_call(function: str, args: list[Compiled]) -> Compiled:
+    """A call of the function's implementation itself when the arguments fit it."""
+    found = CALLS.get(function)
+    if found is not None and found[1] is None:
+        many = found[0]
+        return lambda env: many([arg(env) for arg in args])
+    if found is not None and found[1] == len(args):
+        fixed = found[0]
+        return lambda env: fixed(*[arg(env) for arg in args])
+    return lambda env: call(function, [arg(env) for arg in args])
 
 
 def compile_value(expr: Expr) -> Compiled:
@@ -114,7 +187,7 @@ def compile_value(expr: Expr) -> Compiled:
                 return None
 
             return first
-        return lambda env: call(function, [arg(env) for arg in args])
+        return _compiled_call(function, args)
     if op == "neg":
         (inner,) = args
 
