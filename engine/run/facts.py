@@ -94,7 +94,8 @@ class FactPlan:
     def __init__(self, program: Program) -> None:
         self.program = program
         self._closures: dict[int, Compiled] = {}
-        self._params_only: dict[int, bool] = {}  # id(expr) -> whether it reads only parameters
+        # id(expr) -> its closure, and whether it reads only parameters
+        self._evaluated: dict[int, tuple[Compiled, bool]] = {}
         self._per_values: dict[int, tuple[Mapping[str, Any], dict[Any, Any]]] = {}
         self._params: dict[tuple[str, int], Resolved] = {}
         self._params_on: dict[tuple[str, str], Resolved] = {}  # (platform, day) -> the same
@@ -170,6 +171,9 @@ class FactPlan:
         # the derived values of each round that has any, as generated Python
         self.derived_code = compile_rounds(program, frozenset(wanted.get("case", ())))
         self.status_at = {kind: (a, v) for kind, a, v in program.status_strata}
+        score_to_fact = converter(ISSUE_FIELDS["score"])
+        assert score_to_fact is not None
+        self.score_to_fact = score_to_fact  # an issue's score in its fact
         self.types_in_round: dict[int, frozenset[str]] = {}
         for rule in program.rules:
             types = {alias.fact_type for alias in rule.aliases}
@@ -215,15 +219,16 @@ class FactPlan:
         if expr is None:
             return None
         key = id(expr)
-        params_only = self._params_only.get(key)
-        if params_only is None:
-            params_only = self._params_only[key] = _reads_only(expr, "param")
+        planned = self._evaluated.get(key)
+        if planned is None:
+            planned = self._evaluated[key] = (self.compiled(expr), _reads_only(expr, "param"))
+        closure, params_only = planned
         if not params_only:
-            return self.compiled(expr)(env)
+            return closure(env)
         memo = self.per_values(env["param"])
         found = memo.get(key, _UNSET)
         if found is _UNSET:
-            found = memo[key] = self.compiled(expr)(env)
+            found = memo[key] = closure(env)
         return found
 
     def per_values(self, values: Mapping[str, Any]) -> dict[Any, Any]:
@@ -408,21 +413,12 @@ def round_facts(
     facts: list[Fact] = [fact for name, fact in prepared.singletons.items() if name in types]
     if "evidence" in types:
         status_at = plan.status_at
-        for item, fact in zip(prepared.case.evidence, prepared.evidence, strict=True):
-            admitted_at, valid_at = status_at.get(item.kind, status_at["*"])
-            status = statuses.get(item.id)
-            if status is None or (stratum < admitted_at and stratum < valid_at):
-                facts.append(fact)
-                continue
-            fact = dict(fact)
-            if stratum >= admitted_at:
-                fact["admitted"] = status.admitted
-            if stratum >= valid_at:
-                fact["valid"] = status.valid
-            facts.append(fact)
+        if not statuses and "*" in status_at:  # no item's status known yet: the facts as built
+            facts.extend(prepared.evidence)
+        else:
+            _evidence_facts(facts, prepared, stratum, statuses, status_at)
     if issues is not None and "issue" in types:
-        to_fact = converter(ISSUE_FIELDS["score"])
-        assert to_fact is not None
+        to_fact = plan.score_to_fact
         for result in issues:
             facts.append({
                 TYPE: "issue", KEY: f"issue:{result.issue}", "name": result.issue,
@@ -430,6 +426,28 @@ def round_facts(
                 "score": to_fact(result.score),
             })  # fmt: skip
     return facts
+
+
+def _evidence_facts(
+    facts: list[Fact],
+    prepared: Prepared,
+    stratum: int,
+    statuses: Mapping[str, EvidenceStatus],
+    status_at: Mapping[str, tuple[int, int]],
+) -> None:
+    """The evidence facts with the statuses known by round ``stratum``, onto ``facts``."""
+    for item, fact in zip(prepared.case.evidence, prepared.evidence, strict=True):
+        admitted_at, valid_at = status_at.get(item.kind, status_at["*"])
+        status = statuses.get(item.id)
+        if status is None or (stratum < admitted_at and stratum < valid_at):
+            facts.append(fact)
+            continue
+        fact = dict(fact)
+        if stratum >= admitted_at:
+            fact["admitted"] = status.admitted
+        if stratum >= valid_at:
+            fact["valid"] = status.valid
+        facts.append(fact)
 
 
 def _reads_only(expr: Expr, alias: str) -> bool:
