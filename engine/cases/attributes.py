@@ -146,5 +146,5 @@ def file_type(name: str) -> str:
 
 def fingerprint(item: Evidence) -> str:
     """Equal for two items of the same kind with the same attributes (a resubmission)."""
-    body = repr((item.kind, sorted(item.attributes, key=_NAME)))
+    body = f"({item.kind!r}, {sorted(item.attributes, key=_NAME)!r})"  # the pair's repr
     return hashlib.blake2b(body.encode(), digest_size=16).hexdigest()

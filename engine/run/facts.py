@@ -304,10 +304,13 @@ def prepare(plan: FactPlan, case: Case) -> Prepared:
                 Notice.of("mixed_scripts_field", field=f"{owner}.{name}", scripts=mixed)
             )
     build_evidence = plan.build_evidence
+    planned = plan.predicates.get("evidence", ())
+    tests = _predicate_tests(plan, planned, env) if planned and case.evidence else []
     for item in case.evidence:
         domain = _evidence_domain(plan, item, prepared)
         fact = build_evidence.get(item.kind, build_evidence[None])(item.id, domain)
-        _predicates(plan, "evidence", fact, domain, env)
+        if planned:
+            _apply_predicates(planned, tests, fact, domain, env)
         prepared.evidence_env.append(domain)
         prepared.evidence.append(fact)
     singletons = prepared.singletons
@@ -353,16 +356,31 @@ def _predicates(
     domain: Mapping[str, Any],
     env: Mapping[str, Mapping[str, Any]],
 ) -> None:
-    """The results of the predicates on ``fact_type`` into ``fact``, for the subjects it has.
-    A predicate whose arguments read only parameters is given its arguments (and works out,
-    say, its set of options) once for each set of parameter values, when first needed."""
+    """The results of the predicates on ``fact_type`` into ``fact``, for the subjects it has."""
     planned = plan.predicates.get(fact_type)
-    if not planned:
-        return
+    if planned:
+        _apply_predicates(planned, _predicate_tests(plan, planned, env), fact, domain, env)
+
+
+def _predicate_tests(
+    plan: FactPlan, planned: tuple[PlannedPredicate, ...], env: Mapping[str, Mapping[str, Any]]
+) -> list[Any]:
+    """The tests of the predicates that read only parameters, one slot per predicate, filled
+    in when first needed and kept for the set of parameter values (with, say, its options)."""
     memo = plan.per_values(env["param"])
     tests: list[Any] | None = memo.get(id(planned))
     if tests is None:
         tests = memo[id(planned)] = [_UNSET] * len(planned)
+    return tests
+
+
+def _apply_predicates(
+    planned: tuple[PlannedPredicate, ...],
+    tests: list[Any],
+    fact: Fact,
+    domain: Mapping[str, Any],
+    env: Mapping[str, Mapping[str, Any]],
+) -> None:
     for n, pred in enumerate(planned):
         subject = domain.get(pred.subject)
         if subject is None:

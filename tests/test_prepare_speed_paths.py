@@ -1,0 +1,189 @@
+"""The quick paths of case preparation mean what the plain ones do.
+
+Predicates are given their parameter-only arguments once per set of parameter values, evidence
+attributes are typed by a function chosen once per declared type, file types skip the path split
+for plain names, and generated code calls each value operation's implementation directly. Here
+each is compared with the meaning it stands for, written out plainly: on the sample cases and a
+generated archive, and on odd values (None, booleans, huge numbers, wrong types).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import PurePosixPath
+from typing import Any
+
+import pytest
+from batchdata import case_lines
+from conftest import golden_cases
+
+from engine import Program, Scorer
+from engine.cases.attributes import file_type, fingerprint, typed, typer
+from engine.cases.load import load_case, parse_jsonl_line
+from engine.errors import CaseFileError
+from engine.model import Case, Evidence, Record, Type
+from engine.rules.program import Expr, FieldRef
+from engine.rules.schema import SINGLETONS
+from engine.run.facts import prepare, round_facts
+from engine.run.values import CALLS, OPERATIONS, binary, call, compile_value
+
+# what each predicate means, written out plainly (engine.rules.predicates's documentation)
+MEANING = {
+    "all_in": lambda s, a: all(str(x).lower() in {str(o).lower() for o in a} for x in s),
+    "any_in": lambda s, a: any(str(x).lower() in {str(o).lower() for o in a} for x in s),
+    "contains": lambda s, a: a in s,
+    "contains_any": lambda s, a: any(str(word) in s for word in a),
+    "all_have": lambda s, a: all(
+        isinstance(r, dict | Record) and r.get(a) not in (None, "") for r in s
+    ),
+}
+
+
+def _cases(program: Program) -> list[Case]:
+    cases = [load_case(path) for path in golden_cases()]
+    fields = program.declared_fields()
+    for n, line in enumerate(case_lines(600, seed=23, invalid_rate=0.0)):
+        try:
+            cases.append(parse_jsonl_line(line.encode(), source="a", line=n + 1, fields=fields))
+        except CaseFileError:
+            continue
+    return cases
+
+
+def test_every_predicate_in_the_facts_is_what_the_predicate_means(
+    program: Program, scorers: dict[str, Scorer]
+) -> None:
+    plan = scorers["reference"].plan
+    assert program.predicates
+    seen = 0
+    for case in _cases(program):
+        prepared = prepare(plan, case)
+        assert prepare(plan, case).evidence == prepared.evidence  # the kept tests, used again
+        env = prepared.env
+        facts: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {
+            "evidence": list(zip(prepared.evidence, prepared.evidence_env, strict=True)),
+        }
+        for name in SINGLETONS:
+            if name in prepared.singletons:
+                facts[name] = [(prepared.singletons[name], env[name])]
+        for pred in program.predicates:
+            subject_ref = pred.args[0].value
+            assert isinstance(subject_ref, FieldRef)
+            for fact, domain in facts.get(pred.alias_type, []):
+                subject = domain.get(subject_ref.field)
+                args = [compile_value(arg)(env) for arg in pred.args[1:]]
+                if subject is None or any(arg is None for arg in args):
+                    assert pred.field not in fact
+                    continue
+                assert fact[pred.field] == MEANING[pred.function](subject, args[0]), pred.text
+                seen += 1
+    assert seen > 1000
+
+
+def test_before_any_status_is_known_a_round_has_the_evidence_facts_as_built(
+    program: Program, scorers: dict[str, Scorer]
+) -> None:
+    plan = scorers["reference"].plan
+    for case in _cases(program)[:200]:
+        prepared = prepare(plan, case)
+        facts = round_facts(plan, prepared, 0, {}, None)
+        evidence = [fact for fact in facts if fact["__type"] == "evidence"]
+        assert evidence == prepared.evidence
+        assert all(a is b for a, b in zip(evidence, prepared.evidence, strict=True))
+
+
+ODD_VALUES: list[Any] = [
+    None, True, False, 0, 1, -7, 2**53, 2**53 + 1, -(2**60), 1.5, float("nan"), float("inf"),
+    Decimal("2.50"), Decimal("NaN"), Decimal("1e400"), "", " ", "x", "72h", "1d12h", "3d",
+    "h", "2024-10-13T08:50:18.650317+08:00", "2024-10-13T08:50:18", "not a time", "panorama",
+    "closeup", ["panorama"], ["panorama", "other"], [1, 2], ("closeup",), [], {"a": 1},
+    datetime(2024, 1, 1, tzinfo=UTC), timedelta(hours=1),
+]  # fmt: skip
+TYPES = [
+    Type("text"), Type("name"), Type("enum", ("panorama", "closeup")), Type("integer"),
+    Type("number"), Type("money"), Type("boolean"), Type("time"), Type("duration"),
+    Type("list"), Type("list", ("panorama", "closeup")), Type("unknown"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("type_", TYPES, ids=str)
+def test_typing_with_a_chosen_function_is_typing(type_: Type) -> None:
+    as_type = typer(type_)
+    for raw in ODD_VALUES:
+        expected, got = typed(raw, type_), as_type(raw)
+        assert type(got) is type(expected), raw
+        assert got == expected or (got != got and expected != expected), raw  # NaN is NaN
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "photo.JPG", "a.b.c.png", "noext", ".hidden", "name.", ".", "", "dir/x.pdf", "dir/",
+        "dir/.", "a/b/./", "/abs/p.Tar", "x/.gz", "..", "a..b", "dir.d/file", "dir.d/file/",
+    ],
+)  # fmt: skip
+def test_a_file_type_is_the_suffix_of_the_last_part_of_its_path(name: str) -> None:
+    assert file_type(name) == PurePosixPath(name).suffix[1:].lower()
+
+
+def test_the_fingerprint_digests_the_kind_and_the_sorted_attributes() -> None:
+    message = Record((("at", "2024-10-10T23:52:48+08:00"), ("text", "亲，在吗")))
+    for attributes in [
+        (),
+        (("text", "说明情况"),),
+        (("z", 1), ("a", True), ("m", None)),
+        (("messages", (message, message)), ("seller_promise", False)),
+    ]:
+        item = Evidence(
+            id="E1", party="buyer", kind="chat_log", attributes=attributes,
+            submitted_at=datetime(2024, 1, 1, tzinfo=UTC),
+        )  # fmt: skip
+        body = repr((item.kind, sorted(item.attributes, key=lambda kv: kv[0])))
+        assert fingerprint(item) == hashlib.blake2b(body.encode(), digest_size=16).hexdigest()
+
+
+NUMBERS: list[Any] = [
+    None, 0, 3, Decimal("0"), Decimal("2.5"), Decimal("-1.005"), timedelta(hours=2),
+    timedelta(0), datetime(2024, 1, 1, tzinfo=UTC),
+]  # fmt: skip
+
+
+def _outcome(function: Any, *args: Any) -> Any:
+    try:
+        return ("value", function(*args))
+    except Exception as error:  # noqa: BLE001 - the same failure either way is the point
+        return ("error", type(error))
+
+
+@pytest.mark.parametrize("op", sorted(OPERATIONS))
+def test_each_operation_called_directly_is_the_operation(op: str) -> None:
+    implementation, arity = OPERATIONS[op]
+    assert arity == 2
+    for a in NUMBERS[1:]:
+        for b in NUMBERS[1:]:
+            assert _outcome(implementation, a, b) == _outcome(binary, op, a, b), (a, b)
+
+
+@pytest.mark.parametrize("name", sorted(CALLS))
+def test_each_call_called_directly_is_the_call(name: str) -> None:
+    implementation, arity = CALLS[name]
+    for a in NUMBERS:
+        for b in NUMBERS:
+            for c in NUMBERS:
+                args = [a, b, c][: arity or 3]
+                direct = _outcome(implementation, args) if arity is None else None
+                if arity is not None:
+                    direct = _outcome(implementation, *args)
+                assert direct == _outcome(call, name, args), (name, args)
+
+
+def test_a_call_whose_arguments_do_not_fit_fails_as_the_evaluator_would() -> None:
+    number = Type("number")
+    one = Expr(op="const", type=number, value=Decimal("1"))
+    clamp_of_two = Expr(op="call", type=number, value="clamp", args=(one, one))
+    with pytest.raises(ValueError, match="not enough values"):
+        compile_value(clamp_of_two)({})
+    hours_of_two = Expr(op="call", type=Type("duration"), value="hours", args=(one, one))
+    assert compile_value(hours_of_two)({}) == timedelta(hours=1)
