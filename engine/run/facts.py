@@ -66,7 +66,7 @@ _TABLES: dict[str, Mapping[str, Type]] = {
 }  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PlannedPredicate:
     """A predicate as facts are built with it: the field that holds its result, its function,
     the field it is called on and its further arguments (value expressions)."""
@@ -78,13 +78,13 @@ class PlannedPredicate:
     params_only: bool  # its arguments read only parameters: it is bound once per set of values
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PlannedAttribute:
     """An evidence kind's attribute as its raw values are typed: how, its declared type, and
     whether it holds a person's name (checked for look-alike letters of mixed scripts)."""
 
     typed: Typer
-    type: Type
+    declared: Type
     is_name: bool
 
 
@@ -141,7 +141,9 @@ class FactPlan:
         self.kinds = {kind.name: kind for kind in program.evidence_kinds}
         self.attributes: dict[str, dict[str, PlannedAttribute]] = {
             kind.name: {
-                name: PlannedAttribute(typed=typer(type_), type=type_, is_name=type_.name == "name")
+                name: PlannedAttribute(
+                    typed=typer(type_), declared=type_, is_name=type_.name == "name"
+                )
                 for name, type_ in kind.attributes
             }
             for kind in program.evidence_kinds
@@ -506,7 +508,7 @@ def _evidence_domain(plan: FactPlan, item: Evidence, prepared: Prepared) -> dict
                         "mistyped_attribute",
                         item=item.id,
                         name=name,
-                        type=str(attribute.type),
+                        type=str(attribute.declared),
                         value=repr(raw),
                     )
                 )
