@@ -35,7 +35,16 @@ from engine.errors import CaseFileError, Problem
 from engine.evidence.bundle import is_bundle
 from engine.model import SourceLoc
 
-__all__ = ["Archive", "Entry", "Shard", "open_fs", "plan_archive", "read_shard"]
+__all__ = [
+    "Archive",
+    "Entry",
+    "Line",
+    "Shard",
+    "open_fs",
+    "plan_archive",
+    "read_lines",
+    "read_shard",
+]
 
 CASE_FILES = (".yaml", ".yml", ".json")
 BUNDLES_PER_SHARD = 64  # reading a bundle's files takes seconds: small shards
@@ -270,6 +279,17 @@ def _read_file(url: str, storage_options: Mapping[str, Any] | None) -> Entry:
 
 
 def _read_lines(shard: Shard, storage_options: Mapping[str, Any] | None) -> Iterator[Entry]:
+    for line, raw, error in read_lines(shard, storage_options):
+        yield Entry(source=shard.source, line=line, raw=raw, error=error)
+
+
+Line = tuple[int, bytes | None, CaseFileError | None]
+
+
+def read_lines(shard: Shard, storage_options: Mapping[str, Any] | None = None) -> Iterator[Line]:
+    """The inputs of a JSON Lines shard as ``read_shard`` gives them, without an Entry each:
+    ``(line, raw, None)`` for a non-blank line, ``(line, None, error)`` for one over the limit
+    or where reading stopped (every Entry's source is ``shard.source``)."""
     line = shard.first_line - 1
     try:
         fs, path = open_fs(shard.source, storage_options)
@@ -277,20 +297,18 @@ def _read_lines(shard: Shard, storage_options: Mapping[str, Any] | None) -> Iter
         with fs.open(path, "rb", compression="gzip" if gz else None) as stream:
             if shard.start:
                 stream.seek(shard.start)
-            position = shard.start
+            position, stop = shard.start, shard.stop
             for raw, size in bounded_lines(stream, MAX_CASE_BYTES):
                 line += 1
                 position += size
                 if raw is None:  # never held whole: a bomb's line costs at most the limit
-                    error = oversized_line(shard.source, line, size)
-                    yield Entry(source=shard.source, line=line, raw=None, error=error)
+                    yield line, None, oversized_line(shard.source, line, size)
                 elif raw.strip():
-                    yield Entry(source=shard.source, line=line, raw=raw)
-                if 0 <= shard.stop <= position:
+                    yield line, raw, None
+                if 0 <= stop <= position:
                     break
     except Exception as exc:  # OSError, EOFError, zlib.error: a broken stream is one error row
-        error = _unreadable(shard.source, line + 1, exc)
-        yield Entry(source=shard.source, line=line + 1, raw=None, error=error)
+        yield line + 1, None, _unreadable(shard.source, line + 1, exc)
 
 
 def _unreadable(source: str, line: int, exc: BaseException) -> CaseFileError:

@@ -17,7 +17,7 @@ import yaml
 
 from engine.cases.checks import MAX_CASE_BYTES, ONE_CASE, check_case
 from engine.cases.lines import bounded_lines
-from engine.cases.quick import quick_case
+from engine.cases.quick import quick_case, source_loc
 from engine.cases.text import (
     SURROGATE_HINT,
     Locate,
@@ -195,7 +195,7 @@ def parse_jsonl_line(
     are located at ``source:line``. A well-formed line is read on a fast path
     (engine.cases.quick) that builds the same Case; ``quick=False`` reads every line the full
     way (the tests compare the two)."""
-    loc = SourceLoc(path=source, line=line)
+    loc = source_loc(source, line)
     if len(raw) > MAX_CASE_BYTES:
         raise oversized_line(source, line, len(raw))
     if quick and (case := quick_case(raw, loc, fields)) is not None:

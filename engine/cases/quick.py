@@ -29,7 +29,7 @@ import math
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 import orjson
@@ -50,7 +50,7 @@ from engine.model import (
 )
 from engine.ruling import RULINGS
 
-__all__ = ["quick_case", "source_loc"]
+__all__ = ["quick_case", "quick_reader", "source_loc"]
 
 _MAX_FLOAT_AMOUNT = float(MAX_AMOUNT)
 _MAX_VALUE_DEPTH = 32  # as engine.cases.checks: nesting inside evidence attributes
@@ -358,7 +358,7 @@ def _twin(cls: type[Any]) -> type[Any] | None:
         return None
     twin = type(f"_{cls.__name__}Slots", (), {"__slots__": slots})
     try:
-        trial = object.__new__(twin)
+        trial: Any = object.__new__(twin)
         trial.__class__ = cls
     except TypeError:
         return None
@@ -564,7 +564,24 @@ def quick_case(raw: bytes, loc: SourceLoc, fields: DeclaredFields | None = None)
     """The case on one JSON Lines line ``raw`` (located at ``loc``) when it is well-formed and
     of the shapes this path knows; None otherwise: the full path then reads it."""
     sections = _declared(fields)
-    if sections is None or (b"\\" in raw and b"\\u003" in raw):  # an escaped colon: uncounted
+    return None if sections is None else _quick(sections, raw, loc)
+
+
+def quick_reader(fields: DeclaredFields | None) -> Callable[[bytes, SourceLoc], Case | None]:
+    """``quick_case`` for rules declaring ``fields``, their converters found once (a shard's
+    lines are all read for the same rules)."""
+    sections = _declared(fields)
+    if sections is None:
+        return _none
+    return partial(_quick, sections)
+
+
+def _none(raw: bytes, loc: SourceLoc) -> None:
+    return None
+
+
+def _quick(sections: tuple[_Convert, _Convert], raw: bytes, loc: SourceLoc) -> Case | None:
+    if b"\\" in raw and b"\\u003" in raw:  # an escaped colon: uncounted
         return None
     try:
         data = orjson.loads(raw)
