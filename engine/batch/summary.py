@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from engine.model import Case
+from engine.model import Case, Decision
 from engine.policytools.agreement import keeps
 from engine.ruling import Ruling
 
@@ -51,34 +51,45 @@ class Tally:
     def add_ruling(self, case: Case, ruling: Ruling) -> None:
         self.cases += 1
         self.lines += 1
-        self.rulings[ruling.ruling] += 1
-        _count(self.by_type, case.dispute.type, ruling.ruling)
-        agreed = agrees(case, ruling)
-        if agreed is None or case.decision is None:
+        outcome, kind, decision = ruling.ruling, case.dispute.type, case.decision
+        self.rulings[outcome] += 1
+        _count(self.by_type, kind, outcome)
+        if decision is None:  # nothing recorded: agreement not asked (see ``agrees``)
             return
+        agreed = keeps(decision, ruling)
         self.recorded += 1
         self.agreed += agreed
-        pair = self.agreement_by_type.setdefault(case.dispute.type, [0, 0])
+        pair = self.agreement_by_type.get(kind)
+        if pair is None:
+            pair = self.agreement_by_type[kind] = [0, 0]
         pair[0] += 1
         pair[1] += agreed
-        _count(self.confusion, case.decision.ruling, ruling.ruling)
+        _count(self.confusion, decision.ruling, outcome)
         if not agreed:
-            self.disagreed += 1
-            if len(self.disagreeing_ids) < DISAGREEMENTS_LISTED:
-                self.disagreeing_ids.append(case.case_id)
-            self.disagreements.append(
-                {
-                    "case_id": case.case_id,
-                    "source": str(case.source or ""),
-                    "dispute_type": case.dispute.type,
-                    "recorded": _decision(case),
-                    "rescored": {
-                        "ruling": ruling.ruling,
-                        "refund_amount": float(ruling.refund_amount),
-                        "compensation_amount": float(ruling.compensation_amount),
-                    },
-                }
-            )
+            self._disagree(case, decision, ruling)
+
+    def _disagree(self, case: Case, decision: Decision, ruling: Ruling) -> None:
+        self.disagreed += 1
+        if len(self.disagreeing_ids) < DISAGREEMENTS_LISTED:
+            self.disagreeing_ids.append(case.case_id)
+        refund, compensation = decision.refund_amount, decision.compensation_amount
+        self.disagreements.append(
+            {
+                "case_id": case.case_id,
+                "source": str(case.source or ""),
+                "dispute_type": case.dispute.type,
+                "recorded": {
+                    "ruling": decision.ruling,
+                    "refund_amount": None if refund is None else float(refund),
+                    "compensation_amount": None if compensation is None else float(compensation),
+                },
+                "rescored": {
+                    "ruling": ruling.ruling,
+                    "refund_amount": float(ruling.refund_amount),
+                    "compensation_amount": float(ruling.compensation_amount),
+                },
+            }
+        )
 
     def add_error(self, kind: str) -> None:
         self.cases += 1
@@ -177,15 +188,3 @@ def _count(table: dict[str, Counter[str]], row: str, column: str) -> None:
     if counts is None:
         counts = table[row] = Counter()
     counts[column] += 1
-
-
-def _decision(case: Case) -> dict[str, Any]:
-    decision = case.decision
-    assert decision is not None
-    return {
-        "ruling": decision.ruling,
-        "refund_amount": None if decision.refund_amount is None else float(decision.refund_amount),
-        "compensation_amount": None
-        if decision.compensation_amount is None
-        else float(decision.compensation_amount),
-    }
