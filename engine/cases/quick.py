@@ -59,6 +59,8 @@ _MAX_VALUE_DEPTH = 32  # as engine.cases.checks: nesting inside evidence attribu
 _FLOAT_EXACT = float(2**63)
 _HEX = "0123456789abcdefABCDEF"
 _ZERO = Decimal("0.0")
+_COLON = ord(":")  # bytes.count of an int: twice as fast as of b":"
+_SCALARS = frozenset((bool, int, type(None)))  # as they are, at any depth
 
 
 class _Defer(Exception):
@@ -171,12 +173,15 @@ def _sha256(value: Any) -> Any:
 
 
 def _json_value(value: Any, depth: int) -> Any:
+    """An attribute's value ``depth`` levels inside an item's attributes, as checks reads it:
+    text, booleans, integers, null and finite floats as they are, lists as tuples, mappings as
+    Records."""
     kind = type(value)
     if kind is str:
         if len(value) > MAX_TEXT:
             raise _Defer
         return value
-    if value is None or kind is bool or kind is int:
+    if kind in _SCALARS:
         return value
     if kind is float:
         if math.isfinite(value) and -_FLOAT_EXACT < value < _FLOAT_EXACT:
@@ -185,27 +190,49 @@ def _json_value(value: Any, depth: int) -> Any:
     if depth > _MAX_VALUE_DEPTH:
         raise _Defer
     if kind is list:
-        return tuple([_json_value(item, depth + 1) for item in value])
+        return tuple(_items(value, depth))
     if kind is dict:
-        return Record(_attributes(value, depth))
+        return Record(_pairs(value, depth))
     raise _Defer
 
 
-def _attributes(value: Any, depth: int = 0) -> Any:
-    """An attributes mapping -> its (key, value) pairs, as _json_value reads each value (text,
-    booleans, integers and null checked here without a call)."""
-    if type(value) is not dict:
-        raise _Defer
+def _items(value: list[Any], depth: int) -> list[Any]:
+    """A list's items (the list ``depth`` levels in) as _json_value reads each: text and scalars
+    checked here, a mapping read without a call of _json_value."""
+    items = []
+    for item in value:
+        kind = type(item)
+        if kind is str:
+            if len(item) > MAX_TEXT:
+                raise _Defer
+        elif kind is dict and depth < _MAX_VALUE_DEPTH:
+            item = Record(_pairs(item, depth + 1))
+        elif kind not in _SCALARS:
+            item = _json_value(item, depth + 1)
+        items.append(item)
+    return items
+
+
+def _pairs(value: dict[str, Any], depth: int) -> list[tuple[str, Any]]:
+    """A mapping's (key, value) pairs (the mapping ``depth`` levels in), as _json_value reads
+    each value: text and scalars checked here."""
     pairs = []
     for key, item in value.items():
         kind = type(item)
         if kind is str:
             if len(item) > MAX_TEXT:
                 raise _Defer
-        elif not (kind is bool or kind is int or item is None):
+        elif kind not in _SCALARS:
             item = _json_value(item, depth + 1)
         pairs.append((key, item))
-    return tuple(pairs)
+    return pairs
+
+
+def _attributes(value: Any) -> Any:
+    """An item's attributes: a mapping -> its (key, value) pairs."""
+    if type(value) is not dict:
+        raise _Defer
+    return tuple(_pairs(value, 0))
 
 
 def _keys(spec: _Spec) -> frozenset[str]:
@@ -586,7 +613,7 @@ def _quick(sections: tuple[_Convert, _Convert], raw: bytes, loc: SourceLoc) -> C
     try:
         data = orjson.loads(raw)
         case = _case(data, loc, sections)
-        if raw.count(b":") != orjson.dumps(data).count(b":"):
+        if raw.count(_COLON) != orjson.dumps(data).count(_COLON):
             return None  # a duplicate key
     except (_Defer, ValueError, orjson.JSONEncodeError):  # JSONDecodeError is a ValueError
         return None
