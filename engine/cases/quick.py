@@ -308,18 +308,23 @@ def _record(
     ``extra`` in name order (as checks._with_extra); ``located``: the record takes a ``loc``."""
     known = _keys(spec)
     defaults = {f.name: f.default for f in dataclasses.fields(cls)}
-    env: dict[str, Any] = {**_ENV, "known": known, "cls": cls}
+    names = tuple(name for name, _, _ in spec)
+    env: dict[str, Any] = {**_ENV, "known": known, "cls": cls, "names": names}
+    every = ", ".join(f"v{n}" for n in range(len(spec)))
     lines = [
         "def record(value, loc=None):",
-        "    if type(value) is not dict or not known.issuperset(value):",
-        "        raise Defer",
-        "    get = value.get",
+        "    if type(value) is not dict: raise Defer",
+        f"    if len(value) == {len(spec)} and tuple(value) == names:  # every key, in order",
+        f"        {every}{',' if len(spec) == 1 else ''} = value.values()",
+        "    elif not known.issuperset(value): raise Defer",
+        "    else:",
+        "        get = value.get",
+        *(f"        v{n} = get({name!r})" for n, name in enumerate(names)),
     ]
     args = []
     for n, (name, convert, required) in enumerate(spec):
         var = f"v{n}"
         check = _check(convert, var, n, env)
-        lines.append(f"    {var} = get({name!r})")
         if required:
             lines += [f"    if {var} is None: raise Defer", *(f"    {line}" for line in check)]
         else:
