@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.cases.load import parse_jsonl_line
-from engine.cases.quick import quick_case
+from engine.cases.quick import _maker, _twin, quick_case, quick_reader, source_loc
 from engine.cases.text import load_yaml
 from engine.errors import CaseFileError
 from engine.model import Case, DeclaredFields, SourceLoc, Type
@@ -434,3 +434,50 @@ def test_line_ends_and_marks_read_the_same_both_ways(
 ) -> None:
     raw = json.dumps(_BASE[0], ensure_ascii=False).encode()
     assert _agree(before + raw + after) == taken
+
+
+def test_a_shards_reader_reads_as_quick_case_does() -> None:
+    lines = [line.encode() for line in case_lines(200, seed=5, invalid_rate=0.1)]
+    odd: DeclaredFields = {"order": {"weights": Type("list", ("a",))}}
+    for fields in (None, {}, DECLARED, odd):
+        read = quick_reader(fields)
+        for n, raw in enumerate(lines, 1):
+            loc = SourceLoc(path=SOURCE, line=n)
+            assert _shape(read(raw, loc)) == _shape(quick_case(raw, loc, fields))
+    assert all(quick_reader(odd)(raw, SourceLoc(path=SOURCE)) is None for raw in lines)
+
+
+def test_a_source_loc_made_fast_is_the_one_its_constructor_makes() -> None:
+    made = source_loc(SOURCE, 12)
+    assert type(made) is SourceLoc
+    assert made == SourceLoc(path=SOURCE, line=12)
+    assert _shape(made) == _shape(SourceLoc(path=SOURCE, line=12))
+    assert hash(made) == hash(SourceLoc(path=SOURCE, line=12))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.line = 3  # type: ignore[misc]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Base:
+    first: int = 0
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Derived(_Base):  # slots of its own and its base's: no twin, each slot set instead
+    second: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class _Plain:  # no slots: made by its constructor
+    first: int = 0
+
+
+@pytest.mark.parametrize("cls", [SourceLoc, _Base, _Derived, _Plain])
+def test_records_are_made_as_their_constructor_makes_them(cls: type[Any]) -> None:
+    names = [field.name for field in dataclasses.fields(cls)]
+    values = {"path": "a.jsonl", "line": 4, "column": 2, "first": 7, "second": "x"}
+    made = _maker(cls)(*(values[name] for name in names))
+    expected = cls(**{name: values[name] for name in names})
+    assert type(made) is cls
+    assert made == expected and _shape(made) == _shape(expected)
+    assert (_twin(cls) is None) == (cls is not SourceLoc and cls is not _Base)

@@ -385,8 +385,8 @@ def _construct(cls: type[Any], args: list[str], env: dict[str, Any]) -> list[str
 def _twin(cls: type[Any]) -> type[Any] | None:
     """A plain class with exactly the slots of ``cls`` (every one a field), whose instances can
     become ``cls`` instances; None when Python refuses that for ``cls``."""
-    slots = tuple(cls.__slots__)
-    if sorted(slots) != sorted(field.name for field in dataclasses.fields(cls)):
+    slots = tuple(vars(cls).get("__slots__", ()))
+    if not slots or sorted(slots) != sorted(field.name for field in dataclasses.fields(cls)):
         return None
     twin = type(f"_{cls.__name__}Slots", (), {"__slots__": slots})
     try:
