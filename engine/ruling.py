@@ -94,7 +94,7 @@ class EvidenceFinding:
             "admitted": self.admitted,
             "valid": self.valid,
             "weight": float(self.weight),
-            "reasons": [r.as_dict() for r in self.reasons],
+            "reasons": _reason_dicts(self.reasons),
         }
         if self.read:  # optional fields of ruling/1: only for items read from files
             out["read"] = [r.as_dict() for r in self.read]
@@ -172,11 +172,16 @@ class Ruling:
             "fired_rules": list(self.fired_rules),
             "next_step": self.next_step.as_dict() if self.next_step else None,
             "appeal_deadline": self.appeal_deadline,
-            "warnings": [w.as_dict() for w in self.warnings],
+            "warnings": _reason_dicts(self.warnings),
         }
         if self.appeal is not None:
             out["appeal"] = self.appeal
         return out
+
+
+def _reason_dicts(reasons: tuple[Reason, ...]) -> list[dict[str, Any]]:
+    """Each reason's ``as_dict()``, written out (one call for all of them: a ruling has many)."""
+    return [{"rule": r.rule, "zh": r.zh, "en": r.en} for r in reasons]
 
 
 def ruling_json(ruling: Ruling, *, indent: int | None = None) -> str:

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from engine.errors import EngineError
-from engine.model import Firing
+from engine.model import Evidence, Firing, ReadAttribute
 from engine.rules.program import Effect, Expr, Rule, Text
 from engine.rules.semantics import holds
 from engine.ruling import (
@@ -37,9 +37,16 @@ __all__ = ["Decider"]
 
 ZERO = Decimal("0")
 _OUTCOMES_CACHED = 10_000  # sets of fired outcome rules whose decision is kept
+_FINDINGS_CACHED = 10_000  # findings (of items, of issues) kept to be given again
 ONE = Decimal("1")
 _SCORE_PLACES = Decimal("0.0001")
 _NOTHING: frozenset[str] = frozenset()
+# what a rule's firing says of an item it targets: the mark's number, the rule, the alias bound
+# to the item, the requirements of it met, and the (issue, weight) of each score it gives it
+_ItemMark = tuple[int, str, str, frozenset[str], tuple[tuple[str | None, Expr | None], ...]]
+# what makes an evidence finding: item, kind, admitted, valid, unconfirmed, weight and its sign,
+# the numbers of the marks the firings made on the item, in order
+_FindingKey = tuple[str, str, bool, bool, bool, Decimal, bool, tuple[int, ...]]
 # the eight possible statuses, made once (frozen, so shared by every case)
 _STATUSES = {
     (a, v, u): EvidenceStatus(admitted=a, valid=v, unconfirmed=u)
@@ -70,6 +77,7 @@ class Decider:
         # texts that quote parameters are filled in per case, with the values in force for it
         self._quoting_rules = {rid for rid, r in self._reasons.items() if _quotes(r)}
         self._quoting_requirements = {rid for rid, r in self._unmet.items() if _quotes(r)}
+        self._quoting = self._quoting_rules | self._quoting_requirements
         self._touched = requirement_fields(program)
         self._by_kind: dict[str, dict[str, tuple[Effect, ...]]] = {}
         for rule in program.rules:
@@ -78,10 +86,6 @@ class Decider:
                 by_rule[rule.id] = (*by_rule.get(rule.id, ()), effect)
         # what the per-case steps look up, by name, instead of searching the Program's lists
         self._index = {rule.id: rule.index for rule in program.rules}
-        self._targeted = {
-            rule.id: tuple(e for e in rule.effects if e.target is not None)
-            for rule in program.rules
-        }
         # per rule, what its firing does to an item's status: (target alias, None) rejects the
         # item, (target alias, requirements) meets those requirements of it
         self._status_effects: dict[str, tuple[tuple[str, tuple[str, ...] | None], ...]] = {}
@@ -109,19 +113,38 @@ class Decider:
         }
         self._dispute_types = {d.name: d for d in program.dispute_types}
         self._issues = {issue.name: issue for issue in program.issues}
-        self._substitutes = bool(self._by_kind.get("substitute"))
-        self._warns = bool(self._by_kind.get("warning"))
+        # per rule, the rulings each of its substitute effects replaces (old -> new), and the effect
+        self._substitutions = {
+            rule_id: tuple((dict(e.substitutes), e) for e in effects)
+            for rule_id, effects in self._by_kind.get("substitute", {}).items()
+        }
+        self._warning_rules = frozenset(self._by_kind.get("warning", {}))
         self._refs: dict[str | None, RulesRef] = {}  # by profile
         self._outcomes: dict[frozenset[str], tuple[Rule, Effect]] = {}
         self._issue_aliases = {
             rule.id: frozenset(a.name for a in rule.aliases if a.fact_type == "issue")
             for rule in program.rules
         }
+        # per rule, what its firing says of the items it targets; and each such mark by number
+        self._item_marks: dict[str, tuple[_ItemMark, ...]] = {}
+        self._marks: list[_ItemMark] = []
+        for rule in program.rules:
+            for alias, meets, gives in _item_marks(rule):
+                mark = (len(self._marks), rule.id, alias, meets, gives)
+                self._marks.append(mark)
+                self._item_marks[rule.id] = (*self._item_marks.get(rule.id, ()), mark)
+        self._findings: dict[_FindingKey, EvidenceFinding] = {}  # see _finding
+        self._issue_findings: dict[tuple[str, str, str, Decimal, bool, str], IssueFinding] = {}
 
     def _reason(self, rule_id: str, prepared: Prepared) -> Reason:
         """A rule's reason as a ruling gives it: its quoted parameters as in force for the case."""
         reason = self._reasons[rule_id]
         return _quoted(reason, prepared) if rule_id in self._quoting_rules else reason
+
+    def _unmet_reason(self, requirement: str, prepared: Prepared) -> Reason:
+        """Why an item fails a requirement, its quoted parameters as in force for the case."""
+        reason = self._unmet[requirement]
+        return _quoted(reason, prepared) if requirement in self._quoting_requirements else reason
 
     def changes_statuses(self, firings: Iterable[Firing]) -> bool:
         """Whether any of these firings rejects an item or meets a requirement."""
@@ -155,17 +178,17 @@ class Decider:
                     met.setdefault(key, set()).update(requirements)
         out: dict[str, EvidenceStatus] = {}
         requires = self._requires
-        nothing: frozenset[str] = frozenset()
+        unconfirmed_of = prepared.unconfirmed
         for item in prepared.case.evidence:
             required = requires.get(item.kind)
             admitted = item.id not in rejected
-            item_met = met.get(item.id, nothing)
+            item_met = met.get(item.id, _NOTHING)
             valid = admitted and required is not None and required <= item_met
-            unsure = prepared.unconfirmed.get(item.id) if prepared.unconfirmed else None
+            unsure = unconfirmed_of.get(item.id) if unconfirmed_of else None
             unconfirmed = False
             if unsure and admitted and required is not None and not valid:
                 failed = required - item_met
-                unconfirmed = all(self._touched.get(rid, frozenset()) & unsure for rid in failed)
+                unconfirmed = all(self._touched.get(rid, _NOTHING) & unsure for rid in failed)
             out[item.id] = _STATUSES[admitted, valid, unconfirmed]
         return out
 
@@ -205,7 +228,8 @@ class Decider:
                 ))  # fmt: skip
                 continue
             lower = _decimal(self.plan.evaluate(issue.lower_bound, env))
-            sides: dict[bool, list[tuple[Decimal, str]]] = {True: [], False: []}
+            pro: list[tuple[Decimal, str]] = []
+            con: list[tuple[Decimal, str]] = []
             for supports, key, weight_expr in scored.get(name, ()):
                 item = statuses[key]
                 if not (item.valid or item.unconfirmed):
@@ -213,12 +237,12 @@ class Decider:
                 weight = _decimal(self.plan.evaluate(weight_expr, env)) if weight_expr else ZERO
                 if not item.valid:  # unconfirmed readings: inconclusive at most
                     weight = min(weight, lower)
-                sides[supports].append((weight, key))
-            score = max((w for w, _ in sides[True]), default=ZERO)
-            against = max((w for w, _ in sides[False]), default=ZERO)
+                (pro if supports else con).append((weight, key))
+            score = _strongest(pro)
+            against = _strongest(con)
             standard = _decimal(self.plan.evaluate(issue.standard, env))
             margin = _decimal(self.plan.evaluate(issue.margin, env))
-            if score > 0 and against > 0 and abs(score - against) < margin:
+            if score > ZERO and against > ZERO and abs(score - against) < margin:
                 status = "contested"
             elif score >= standard and score > against:
                 status = "proven"
@@ -236,8 +260,8 @@ class Decider:
                     score=score,
                     against=against,
                     status=status,
-                    supporting=tuple(sorted({k for _, k in sides[True]})),
-                    opposing=tuple(sorted({k for _, k in sides[False]})),
+                    supporting=_items(pro),
+                    opposing=_items(con),
                 )  # fmt: skip
             )
         return tuple(results)
@@ -252,7 +276,8 @@ class Decider:
         issues: tuple[IssueResult, ...],
     ) -> Ruling:
         index = self._index
-        firings = sorted(set(firings), key=lambda f: (index[f.rule_id], f.bindings))
+        distinct = firings if isinstance(firings, (set, frozenset)) else set(firings)
+        firings = sorted(distinct, key=lambda f: (index[f.rule_id], f.bindings))
         case = prepared.case
         env = prepared.env
         outcome_rule, effect = self._outcome(case.case_id, firings)
@@ -260,9 +285,12 @@ class Decider:
         refund_expr, compensation_expr = effect.refund, effect.compensation
         return_required = effect.return_required
         substituted_by = ""
-        for firing, sub in self._effects(firings, "substitute") if self._substitutes else ():
-            if ruling in dict(sub.substitutes):
-                ruling = dict(sub.substitutes)[ruling]
+        substitutions = self._substitutions
+        for firing in firings if substitutions else ():
+            for replacing, sub in substitutions.get(firing.rule_id, ()):
+                if ruling not in replacing:
+                    continue
+                ruling = replacing[ruling]
                 substituted_by = firing.rule_id
                 refund_expr = sub.refund or refund_expr
                 compensation_expr = sub.compensation or compensation_expr
@@ -275,15 +303,16 @@ class Decider:
         # the score of the issues the deciding rule looked at (1 for a procedural or objective
         # outcome, which looks at none)
         issue_aliases = self._issue_aliases[outcome_rule.id]
-        decided_on = {
-            key.removeprefix("issue:")
-            for firing in firings
-            if firing.rule_id == outcome_rule.id
-            for alias, key in firing.bindings
-            if alias in issue_aliases
-        }
-        scores = [r.score for r in issues if r.issue in decided_on]
-        score = max(scores, default=ZERO) if issue_aliases else ONE
+        score = ONE
+        if issue_aliases:
+            decided_on = {
+                key.removeprefix("issue:")
+                for firing in firings
+                if firing.rule_id == outcome_rule.id
+                for alias, key in firing.bindings
+                if alias in issue_aliases
+            }
+            score = max([r.score for r in issues if r.issue in decided_on], default=ZERO)
         next_step = None
         if effect.next_step_party and effect.next_step_what:
             until = (
@@ -299,13 +328,9 @@ class Decider:
         if effect.appealable and self.program.appeal_deadline:
             appeal_deadline = self._time(env["case"].get(self.program.appeal_deadline))
         # sorted, so that the order of evidence items never changes a ruling
-        warnings = sorted({notice_reason(n) for n in prepared.warnings}, key=lambda w: w.en)
-        seen_warnings = set()
-        for firing, _ in self._effects(firings, "warning") if self._warns else ():
-            if firing.rule_id in seen_warnings:
-                continue
-            seen_warnings.add(firing.rule_id)
-            warnings.append(self._reason(firing.rule_id, prepared))
+        warnings = _case_warnings(prepared)
+        if self._warning_rules:
+            warnings += self._rule_warnings(firings, prepared)
         appeal = None
         if case.dispute.appeal is not None and ruling != "appeal_rejected":
             appeal = "confirmed" if ruling == case.dispute.appeal.ruling else "changed"
@@ -319,19 +344,9 @@ class Decider:
             return_required=return_required,
             return_shipping_paid_by=effect.return_shipping_paid_by,
             score=_round_score(score),
-            issues=tuple(
-                IssueFinding(
-                    issue=r.issue,
-                    burden=r.burden,
-                    standard=r.standard,
-                    score=_round_score(r.score),
-                    met=r.status == "proven",
-                    status=r.status,
-                )
-                for r in issues
-            ),
+            issues=tuple([self._issue_finding(r) for r in issues]),
             evidence=self._evidence(prepared, firings, statuses, issues),
-            fired_rules=tuple(dict.fromkeys(f.rule_id for f in firings)),
+            fired_rules=tuple(dict.fromkeys([f.rule_id for f in firings])),
             next_step=next_step,
             appeal_deadline=appeal_deadline,
             warnings=tuple(warnings),
@@ -339,6 +354,32 @@ class Decider:
             decided_by=outcome_rule.id,
             substituted_by=substituted_by,
         )
+
+    def _rule_warnings(self, firings: list[Firing], prepared: Prepared) -> list[Reason]:
+        """The reasons of the warning rules that fired, each once, in the order of the rules."""
+        warning_rules = self._warning_rules
+        fired = dict.fromkeys([f.rule_id for f in firings if f.rule_id in warning_rules])
+        return [self._reason(rule_id, prepared) for rule_id in fired]
+
+    def _issue_finding(self, result: IssueResult) -> IssueFinding:
+        """An issue's finding, made once for each issue, burden, standard, score and status."""
+        score, standard = result.score, result.standard
+        # Decimals equal in value may be written differently (0.7, 0.70; -0 and 0): the key
+        # holds the standard's text and the score's sign (rounding gives it its exponent)
+        key = (result.issue, result.burden, str(standard), score, score.is_signed(), result.status)
+        finding = self._issue_findings.get(key)
+        if finding is None:
+            finding = IssueFinding(
+                issue=result.issue,
+                burden=result.burden,
+                standard=standard,
+                score=_round_score(score),
+                met=result.status == "proven",
+                status=result.status,
+            )
+            if len(self._issue_findings) < _FINDINGS_CACHED:
+                self._issue_findings[key] = finding
+        return finding
 
     def _rules_ref(self, profile: str | None) -> RulesRef:
         ref = self._refs.get(profile)
@@ -353,7 +394,7 @@ class Decider:
         """The deciding rule and its ruling effect: a function of which outcome rules fired,
         worked out once for each such set (a batch meets the same few sets again and again)."""
         deciding = self._by_kind.get("ruling", {})
-        fired = frozenset(f.rule_id for f in firings if f.rule_id in deciding)
+        fired = frozenset([f.rule_id for f in firings if f.rule_id in deciding])
         found = self._outcomes.get(fired)
         if found is None:
             found = self._choose_outcome(case_id, firings)
@@ -390,77 +431,168 @@ class Decider:
         issues: tuple[IssueResult, ...],
     ) -> tuple[EvidenceFinding, ...]:
         in_play = {r.issue for r in issues}
-        reasons: dict[str, list[Reason]] = {item.id: [] for item in prepared.case.evidence}
-        given: set[tuple[str, str]] = set()  # (item, rule): a rule's reason is given once
+        marked: dict[str, list[int]] = {}  # item -> the marks the firings made on it, in order
         weights: dict[str, Decimal] = {}
-        met: dict[str, set[str]] = {}
+        item_marks = self._item_marks
         for firing in firings:
-            rule_id = firing.rule_id
-            for effect in self._targeted[rule_id]:
-                key = firing.key_of(effect.target or "") or ""
-                if (key, rule_id) not in given:  # a rule's reason is the same for every effect
-                    given.add((key, rule_id))
-                    reasons[key].append(self._reason(rule_id, prepared))
-                if effect.kind == "meets":
-                    met.setdefault(key, set()).update(effect.requirements)
-                if effect.kind in ("supports", "opposes") and effect.issue in in_play:
-                    weight = (
-                        _decimal(self.plan.evaluate(effect.weight, prepared.env))
-                        if effect.weight
-                        else ZERO
-                    )
-                    weights[key] = max(weights.get(key, ZERO), weight)
+            for number, _, alias, _, scores in item_marks.get(firing.rule_id, ()):
+                key = firing.key_of(alias) or ""
+                numbers = marked.get(key)
+                if numbers is None:
+                    marked[key] = [number]
+                else:
+                    numbers.append(number)
+                for issue, weight_expr in scores:
+                    if issue in in_play:
+                        weight = (
+                            _decimal(self.plan.evaluate(weight_expr, prepared.env))
+                            if weight_expr
+                            else ZERO
+                        )
+                        weights[key] = max(weights.get(key, ZERO), weight)
         out = []
-        # the least confidence that counts: only items read from files need it
-        read = any(item.read for item in prepared.case.evidence)
-        minimum = read_min(prepared.params.values) if read else ONE
-        lowest = min((r.lower_bound for r in issues), default=ZERO)
         for item in prepared.case.evidence:
             status = statuses[item.id]
-            kind = self.plan.kinds.get(item.kind)
-            unmet = []
-            item_met = met.get(item.id, _NOTHING)
-            for rid in kind.requirements if kind is not None else ():
-                if rid not in item_met:
-                    text = self._unmet[rid]
-                    if rid in self._quoting_requirements:
-                        text = _quoted(text, prepared)
-                    unmet.append(text)
-            # an invalid item says first what it failed, then what it met and would have shown
-            item_reasons = [*unmet, *reasons[item.id]] if unmet else list(reasons[item.id])
             weight = weights.get(item.id, ZERO)
-            if status.unconfirmed:
-                weight = min(weight, lowest)
+            if status.unconfirmed:  # counts at the lowest lower bound at most
+                weight = min(weight, min([r.lower_bound for r in issues], default=ZERO))
             elif not status.valid:
                 weight = ZERO
-            out.append(
-                EvidenceFinding(
-                    id=item.id,
-                    admitted=status.admitted,
-                    valid=status.valid,
-                    weight=_round_score(weight),
-                    reasons=tuple(item_reasons),
-                    read=tuple(
-                        ReadFinding(
-                            attribute=r.name,
-                            value=r.value,
-                            file=r.file,
-                            confidence=r.confidence,
-                            counted=Decimal(str(r.confidence)) >= minimum,
-                        )
-                        for r in item.read
-                    )
-                    if item.read
-                    else (),
-                    unconfirmed=status.unconfirmed,
-                )
-            )
+            numbers = marked.get(item.id)
+            marks = tuple(numbers) if numbers else ()
+            if item.read:
+                # the least confidence that counts: only items read from files need it
+                reads = _read_findings(item.read, read_min(prepared.params.values))
+                out.append(self._new_finding(prepared, item, status, weight, marks, reads))
+            else:
+                out.append(self._finding(prepared, item, status, weight, marks))
         return tuple(out)
 
+    def _finding(
+        self,
+        prepared: Prepared,
+        item: Evidence,
+        status: EvidenceStatus,
+        weight: Decimal,
+        marks: tuple[int, ...],
+    ) -> EvidenceFinding:
+        """The finding of an item read from no file: the same for every case in which the item
+        has its kind, status and weight and the firings made these marks on it, unless a text
+        quotes parameters; so each is made once."""
+        key = (
+            item.id,
+            item.kind,
+            status.admitted,
+            status.valid,
+            status.unconfirmed,
+            weight,  # not rounded: weights are few objects, each hashed once
+            weight.is_signed(),  # -0 equals 0 but is written "-0.0"
+            marks,
+        )
+        finding = self._findings.get(key)
+        if finding is None:
+            finding = self._new_finding(prepared, item, status, weight, marks, ())
+            if len(self._findings) < _FINDINGS_CACHED and not self._quotes_any(finding):
+                self._findings[key] = finding
+        return finding
+
+    def _new_finding(
+        self,
+        prepared: Prepared,
+        item: Evidence,
+        status: EvidenceStatus,
+        weight: Decimal,
+        marks: tuple[int, ...],
+        read: tuple[ReadFinding, ...],
+    ) -> EvidenceFinding:
+        """An item's finding: an invalid item says first what it failed, then what it met and
+        would have shown (each rule's reason once)."""
+        met: set[str] = set()
+        rules: dict[str, None] = {}
+        for number in marks:
+            _, rule_id, _, meets, _ = self._marks[number]
+            met |= meets
+            rules[rule_id] = None
+        kind = self.plan.kinds.get(item.kind)
+        required = kind.requirements if kind is not None else ()
+        unmet = [rid for rid in required if rid not in met]
+        return EvidenceFinding(
+            id=item.id,
+            admitted=status.admitted,
+            valid=status.valid,
+            weight=_round_score(weight),
+            reasons=(
+                *(self._unmet_reason(rid, prepared) for rid in unmet),
+                *(self._reason(rid, prepared) for rid in rules),
+            ),
+            read=read,
+            unconfirmed=status.unconfirmed,
+        )
+
+    def _quotes_any(self, finding: EvidenceFinding) -> bool:
+        """Whether any of the finding's reasons quotes parameters (filled in for its case)."""
+        quoting = self._quoting
+        return any(r.rule in quoting for r in finding.reasons) if quoting else False
+
     def _time(self, value: Any) -> str | None:
+        """A moment as a ruling gives it: ISO 8601 in the policy's time zone."""
         if not isinstance(value, datetime):
             return None
         return value.astimezone(self.tz).isoformat()
+
+
+def _item_marks(
+    rule: Rule,
+) -> tuple[tuple[str, frozenset[str], tuple[tuple[str | None, Expr | None], ...]], ...]:
+    """What a rule's firing says of each item it targets, by the alias bound to the item: the
+    rule's reason, the requirements of the item it meets and the issues it scores the item for
+    (with the weight)."""
+    meets: dict[str, set[str]] = {}
+    scores: dict[str, list[tuple[str | None, Expr | None]]] = {}
+    for effect in rule.effects:
+        if effect.target is None:
+            continue
+        alias_meets = meets.setdefault(effect.target, set())
+        alias_scores = scores.setdefault(effect.target, [])
+        if effect.kind == "meets":
+            alias_meets.update(effect.requirements)
+        elif effect.kind in ("supports", "opposes"):
+            alias_scores.append((effect.issue, effect.weight))
+    return tuple((alias, frozenset(meets[alias]), tuple(scores[alias])) for alias in meets)
+
+
+def _read_findings(read: tuple[ReadAttribute, ...], minimum: Decimal) -> tuple[ReadFinding, ...]:
+    """The attributes read from an item's files, and whether each counted."""
+    return tuple(
+        ReadFinding(
+            attribute=r.name,
+            value=r.value,
+            file=r.file,
+            confidence=r.confidence,
+            counted=Decimal(str(r.confidence)) >= minimum,
+        )
+        for r in read
+    )
+
+
+def _case_warnings(prepared: Prepared) -> list[Reason]:
+    """The warnings about the case file, each once, sorted (the order of its items never
+    changes a ruling)."""
+    if not prepared.warnings:
+        return []
+    return sorted({notice_reason(n) for n in prepared.warnings}, key=lambda w: w.en)
+
+
+def _strongest(side: list[tuple[Decimal, str]]) -> Decimal:
+    """The greatest weight on one side of an issue (the first of equal ones), 0 for none."""
+    return max([weight for weight, _ in side]) if side else ZERO
+
+
+def _items(side: list[tuple[Decimal, str]]) -> tuple[str, ...]:
+    """The items on one side of an issue, each once, sorted."""
+    if len(side) <= 1:
+        return tuple(key for _, key in side)
+    return tuple(sorted({key for _, key in side}))
 
 
 def _decimal(value: Any) -> Decimal:
