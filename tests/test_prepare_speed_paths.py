@@ -10,10 +10,13 @@ generated archive, and on odd values (None, booleans, huge numbers, wrong types)
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime, timedelta
+import random
+import unicodedata
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import PurePosixPath
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from batchdata import case_lines
@@ -22,12 +25,13 @@ from conftest import golden_cases
 from engine import Program, Scorer
 from engine.cases.attributes import file_type, fingerprint, typed, typer
 from engine.cases.load import load_case, parse_jsonl_line
+from engine.cases.names import scripts
 from engine.errors import CaseFileError
 from engine.model import Case, Evidence, Record, Type
 from engine.rules.program import Expr, FieldRef
 from engine.rules.schema import SINGLETONS
 from engine.run.facts import prepare, round_facts
-from engine.run.values import CALLS, OPERATIONS, binary, call, compile_value
+from engine.run.values import CALLS, OPERATIONS, binary, call, compile_value, epoch_seconds
 
 # what each predicate means, written out plainly (engine.rules.predicates's documentation)
 MEANING = {
@@ -187,3 +191,75 @@ def test_a_call_whose_arguments_do_not_fit_fails_as_the_evaluator_would() -> Non
         compile_value(clamp_of_two)({})
     hours_of_two = Expr(op="call", type=Type("duration"), value="hours", args=(one, one))
     assert compile_value(hours_of_two)({}) == timedelta(hours=1)
+
+
+def _times() -> list[Any]:
+    """Times a case can hold, and odder ones: fixed offsets of whole hours, of seconds and of
+    microseconds, a zone with summer time, naive, before 1970, past 2242 (where a float
+    timestamp no longer has microseconds), with and without microseconds."""
+    zones: list[Any] = [
+        UTC, timezone(timedelta(hours=8)), timezone(timedelta(hours=-5, minutes=-30)),
+        timezone(timedelta(hours=23, minutes=59, seconds=59)), timezone(timedelta(seconds=-1)),
+        timezone(timedelta(seconds=1, microseconds=5)), ZoneInfo("Europe/Berlin"), None,
+    ]  # fmt: skip
+    rng = random.Random(5)
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    seconds = [0, -1, 1, 2**33 - 1, 2**33, 2**33 + 1, 1.7e9, -1e9, 2.5e11, -6.2e10]
+    seconds += [rng.uniform(-6.2e10, 2.5e11) for _ in range(300)]
+    seconds += [rng.uniform(1e9, 2e9) for _ in range(300)]
+    times: list[Any] = []
+    for n, s in enumerate(seconds):
+        for micro in (None, 0, 1, 500_000, 999_999):
+            zone = zones[(n + (micro or 0)) % len(zones)]
+            try:
+                when = (epoch + timedelta(seconds=s)).astimezone(zone) if zone else epoch
+            except (OverflowError, ValueError):
+                continue
+            when = when if micro is None else when.replace(microsecond=micro)
+            times.append(when if zone else (epoch + timedelta(seconds=s)).replace(tzinfo=None))
+    times.append(datetime.fromisoformat("2024-10-13T08:50:18.650317+08:00"))
+    times.append(datetime.max.replace(tzinfo=timezone(timedelta(hours=-1))))
+    times.append(datetime.min.replace(tzinfo=timezone(timedelta(hours=1))))
+    return times
+
+
+def test_a_times_epoch_seconds_are_its_timestamp_as_an_integer() -> None:
+    for when in _times():
+        assert _outcome(epoch_seconds, when) == _outcome(lambda t: int(t.timestamp()), when), when
+
+
+def test_a_time_that_is_not_a_plain_aware_datetime_is_converted_by_its_timestamp() -> None:
+    class Shifted(datetime):
+        def timestamp(self) -> float:
+            return 1.0
+
+    when = Shifted(2024, 1, 1, tzinfo=UTC)
+    assert epoch_seconds(when) == 1
+    for odd in (None, "2024-01-01", 3, date(2024, 1, 1)):
+        assert _outcome(epoch_seconds, odd) == _outcome(lambda t: int(t.timestamp()), odd)
+
+
+def _plain_scripts(text: str) -> frozenset[str]:
+    """What ``scripts`` means, written out plainly: the first word of each letter's Unicode
+    name (HAN for CJK ideographs), after NFKC folding."""
+    found = set()
+    for ch in unicodedata.normalize("NFKC", text):
+        if ch.isalpha():
+            name = unicodedata.name(ch, "")
+            if name.startswith("CJK"):
+                found.add("HAN")
+            elif name:
+                found.add(name.split(" ")[0])
+    return frozenset(found)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "", " ", "123", "John Smith", "a", "-", "张伟", "王秀英", "张伟·李", "张 伟", "张a",
+        "Алексей", "张\u0430", "\u4e00", "\u9fff", "\u3400", "\u9fa5\u9fff", "ｚｈａｎｇ", "張偉",
+        "\u4e00\n", "Ωmega", "é", "x\u200b", "\U00020000",
+    ],
+)  # fmt: skip
+def test_the_scripts_of_a_text_are_those_of_its_letters(text: str) -> None:
+    assert scripts(text) == _plain_scripts(text)

@@ -11,6 +11,7 @@ without case. ``scripts`` tells which writing systems a name mixes (a warning fo
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
 
@@ -21,6 +22,11 @@ __all__ = ["normalise_name", "scripts"]
 _SEPARATORS = frozenset("·•・‧･.．")
 _INVISIBLE = frozenset({"Cc", "Cf"})
 _T2S = opencc.OpenCC("t2s")
+_ASCII_LETTER = re.compile("[A-Za-z]")  # what str.isalpha holds for in ASCII text
+_HAN_ONLY = re.compile("[\u4e00-\u9fff]+")  # the CJK Unified Ideographs block, nothing else
+_LATIN = frozenset({"LATIN"})
+_HAN = frozenset({"HAN"})
+_NONE: frozenset[str] = frozenset()
 
 
 @lru_cache(maxsize=65536)
@@ -37,9 +43,9 @@ def normalise_name(text: str) -> str:
 def scripts(text: str) -> frozenset[str]:
     """The writing systems of the letters of ``text``: HAN, LATIN, CYRILLIC, GREEK, ..."""
     if text.isascii():
-        return frozenset({"LATIN"}) if any(ch.isalpha() for ch in text) else frozenset()
-    if all("\u4e00" <= ch <= "\u9fff" for ch in text):
-        return frozenset({"HAN"})
+        return _LATIN if _ASCII_LETTER.search(text) else _NONE
+    if _HAN_ONLY.fullmatch(text):
+        return _HAN
     found = set()
     for ch in unicodedata.normalize("NFKC", text):
         if not ch.isalpha():

@@ -17,7 +17,7 @@ from engine.compile.reference import condition_source
 from engine.rules.program import KEY, TYPE, Derived, Expr, FieldRef, Program
 from engine.rules.schema import SINGLETONS
 from engine.rules.semantics import converter
-from engine.run.values import CALLS, OPERATIONS, binary, call
+from engine.run.values import CALLS, OPERATIONS, binary, call, epoch_seconds
 
 __all__ = ["DerivedRound", "compile_rounds", "python_source"]
 
@@ -125,7 +125,7 @@ def _store(w: _Writer, item: Derived, value: str, indent: int, in_fact: bool) ->
     if in_fact:
         convert = converter(item.type)
         if item.type.name == "time":  # the commonest: inline, as the fact builders do
-            shown = f"_int({value}.timestamp())"
+            shown = f"_epoch({value})"
         else:
             shown = value if convert is None else f"{w.constant(convert)}({value})"
         w.emit(indent + 1, f"f_case[{item.name!r}] = {shown}")
@@ -209,7 +209,7 @@ def compile_rounds(program: Program, in_fact: frozenset[str]) -> dict[int, Deriv
         source, constants = python_source(program, stratum, in_fact)
         namespace: dict[str, Any] = {
             **constants, **_IMPLEMENTATIONS, "KEY": KEY, "TYPE": TYPE, "_EMPTY": _EMPTY,
-            "_binary": binary, "_call": call, "_int": int,
+            "_binary": binary, "_call": call, "_epoch": epoch_seconds,
             "__builtins__": {"zip": zip, "max": max, "min": min},
         }  # fmt: skip
         code = compile(source, f"<derived values {program.name} round {stratum}>", "exec")

@@ -14,6 +14,7 @@ from engine.cases.names import normalise_name
 from engine.model import Type
 from engine.rules.program import KEY, TYPE
 from engine.rules.semantics import Converter, converter
+from engine.run.values import epoch_seconds
 
 __all__ = ["FactBuilder", "Field", "fact_builder"]
 
@@ -35,14 +36,14 @@ def fact_builder(fact_type: str, fields: tuple[Field, ...]) -> FactBuilder:
         elif convert is None:
             shown = "value"
         elif convert is _TIME:
-            shown = "_int(value.timestamp())"
+            shown = "_epoch(value)"
         else:
             shown = f"_k{len(constants)}(value)"
             constants[f"_k{len(constants)}"] = convert
         lines.append(f"        fact[{name!r}] = {shown}")
     lines.append("    return fact")
     namespace: dict[str, Any] = {
-        **constants, "TYPE": TYPE, "KEY": KEY, "_name": normalise_name, "_int": int,
+        **constants, "TYPE": TYPE, "KEY": KEY, "_name": normalise_name, "_epoch": epoch_seconds,
         "__builtins__": {"str": str},
     }  # fmt: skip
     code = compile("\n".join(lines) + "\n", f"<facts of {fact_type}>", "exec")

@@ -7,7 +7,7 @@ A missing operand makes arithmetic missing (None); ``first`` takes the first pre
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -21,10 +21,48 @@ __all__ = [
     "binary",
     "call",
     "compile_value",
+    "epoch_seconds",
     "round_money",
 ]
 
 CENT = Decimal("0.01")
+_EPOCH_ORDINAL = datetime(1970, 1, 1).toordinal()
+# below 2**33 seconds (the year 2242) a float timestamp's spacing is under a microsecond: int()
+# of it is then the whole seconds, whatever the microseconds
+_EXACT_SECONDS = 2**33
+_OFFSETS_KEPT = 1024
+_offsets: dict[timezone, int] = {}  # a fixed offset in whole seconds -> their number
+
+
+def epoch_seconds(value: Any) -> int:
+    """``int(value.timestamp())``, a time's fact form, from the datetime's own fields when its
+    offset is fixed (a ``timezone``: every time read from ISO text) and the result surely the
+    same; otherwise by ``timestamp`` itself."""
+    if type(value) is datetime:
+        zone = value.tzinfo
+        if type(zone) is timezone:
+            offset = _offset_seconds(zone)
+            if offset is not None:
+                seconds: int = (
+                    (value.toordinal() - _EPOCH_ORDINAL) * 86400
+                    + value.hour * 3600 + value.minute * 60 + value.second - offset
+                )  # fmt: skip
+                if 0 <= seconds < _EXACT_SECONDS:
+                    return seconds
+    return int(value.timestamp())
+
+
+def _offset_seconds(zone: timezone) -> int | None:
+    """The fixed offset in seconds; None when it has a fraction of a second."""
+    seconds = _offsets.get(zone)
+    if seconds is None:
+        offset = zone.utcoffset(None)
+        if offset.microseconds:
+            return None
+        seconds = offset.days * 86400 + offset.seconds
+        if len(_offsets) < _OFFSETS_KEPT:
+            _offsets[zone] = seconds
+    return seconds
 
 
 def round_money(value: Decimal) -> Decimal:
