@@ -10,7 +10,9 @@ kind, with appeals, missing fields and odd values.
 
 from __future__ import annotations
 
-from datetime import timedelta
+import itertools
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -22,10 +24,10 @@ from engine import Program, Scorer
 from engine.cases.load import load_case, parse_jsonl_line
 from engine.errors import CaseFileError
 from engine.model import Case
-from engine.rules.program import KEY, TYPE, Expr, Type
+from engine.rules.program import KEY, TYPE, Derived, Expr, FieldRef, Type
 from engine.rules.schema import SINGLETONS
 from engine.rules.semantics import holds, to_fact_value
-from engine.run.derivedcode import python_source
+from engine.run.derivedcode import compile_rounds, python_source
 from engine.run.facts import prepare
 from engine.run.values import compile_value
 
@@ -134,3 +136,24 @@ def _type_of(value: Any) -> Type:
     return Type("duration") if isinstance(value, timedelta) else Type("number")
 
 
+@pytest.mark.parametrize("function", ["min", "max"])
+def test_the_least_and_greatest_time_are_those_the_builtins_pick(
+    program: Program, function: str
+) -> None:
+    """Of equal times (the same instant at two offsets) the first present one, as min and max
+    of the present values give it; None when none is present."""
+    time = Type("time")
+    names = ("paid_at", "shipped_at", "delivered_at")
+    refs = tuple(Expr(op="ref", type=time, value=FieldRef("order", name)) for name in names)
+    expr = Expr(op="call", type=time, value=function, args=refs)
+    item = Derived(name="picked", type=time, expr=expr, loc=program.derived[0].loc)
+    run = compile_rounds(replace(program, derived=(item,)), frozenset())[0]
+    at8 = datetime(2024, 5, 1, 10, tzinfo=timezone(timedelta(hours=8)))
+    same = at8.astimezone(UTC)
+    options = [None, at8, same, at8 + timedelta(hours=1), at8 - timedelta(seconds=1)]
+    for values in itertools.product(options, repeat=3):
+        env: dict[str, Any] = {"case": {}, "order": dict(zip(names, values, strict=True))}
+        run(env, {}, {}, [], [], {})
+        present = [v for v in values if v is not None]
+        expected = (min if function == "min" else max)(present) if present else None
+        assert env["case"].get("picked") is expected, values

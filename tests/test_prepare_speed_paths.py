@@ -139,6 +139,8 @@ def test_the_fingerprint_digests_the_kind_and_the_sorted_attributes() -> None:
         (("text", "说明情况"),),
         (("z", 1), ("a", True), ("m", None)),
         (("messages", (message, message)), ("seller_promise", False)),
+        (("n", 1.5), ("d", Decimal("2.50")), ("l", ["a", "张"]), ("q", 'it\'s "x"\n')),
+        (["z", 1], ("a", 1, 2), ("b",)),  # not pairs: each as its own repr says
     ]:
         item = Evidence(
             id="E1", party="buyer", kind="chat_log", attributes=attributes,

@@ -23,6 +23,7 @@ SAFE_INTEGER = 2**53
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 _NAME = itemgetter(0)  # an attribute's name
 Typer = Callable[[Any], Any]  # raw value -> typed value, None when it does not fit
+_FINGERPRINT = hashlib.blake2b(digest_size=16)  # copied for each item: no arguments to parse
 
 
 def parse_duration(text: str) -> int | None:
@@ -145,6 +146,13 @@ def file_type(name: str) -> str:
 
 
 def fingerprint(item: Evidence) -> str:
-    """Equal for two items of the same kind with the same attributes (a resubmission)."""
-    body = f"({item.kind!r}, {sorted(item.attributes, key=_NAME)!r})"  # the pair's repr
-    return hashlib.blake2b(body.encode(), digest_size=16).hexdigest()
+    """Equal for two items of the same kind with the same attributes (a resubmission): the
+    digest of ``repr((kind, sorted(attributes)))``, with the text of each (name, value) pair
+    written out (entering the repr of a container is slow)."""
+    pairs = ", ".join([
+        f"({pair[0]!r}, {pair[1]!r})" if type(pair) is tuple and len(pair) == 2 else repr(pair)
+        for pair in sorted(item.attributes, key=_NAME)
+    ])  # fmt: skip
+    digest = _FINGERPRINT.copy()
+    digest.update(f"({item.kind!r}, [{pairs}])".encode())
+    return digest.hexdigest()

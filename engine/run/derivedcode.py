@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from engine.compile.reference import condition_source
-from engine.rules.program import KEY, TYPE, Derived, Expr, FieldRef, Program
+from engine.rules.program import KEY, TYPE, Atom, Derived, Expr, FieldRef, Program
 from engine.rules.schema import SINGLETONS
 from engine.rules.semantics import converter
 from engine.run.values import CALLS, OPERATIONS, binary, call, epoch_seconds
@@ -40,6 +40,9 @@ class _Writer:
         # derived values computed earlier in the function, always in its outermost block: the
         # variable holding each (None when missing, as the case's value would be)
         self.known: dict[str, str] = {}
+        # (domain variable, field) -> the variable a read of it in the outermost block holds:
+        # read there, it is read before everything after it (no domain but the case's changes)
+        self.read: dict[tuple[str, str], str] = {}
 
     def temp(self) -> str:
         self._serial += 1
@@ -73,7 +76,12 @@ def _expr(w: _Writer, expr: Expr, indent: int, domains: Mapping[str, str]) -> st
         ref: FieldRef = expr.value
         if ref.alias == "case" and ref.field in w.known:  # computed above in this function
             return w.known[ref.field]
-        w.emit(indent, f"{out} = {domains[ref.alias]}.get({ref.field!r})")
+        read = (domains[ref.alias], ref.field)
+        if read in w.read:
+            return w.read[read]
+        w.emit(indent, f"{out} = {read[0]}.get({ref.field!r})")
+        if indent == 1 and ref.alias != "case":
+            w.read[read] = out
         return out
     if op == "call" and expr.value == "first":  # lazy: stops at the first present value
         first = _expr(w, expr.args[0], indent, domains)
@@ -87,9 +95,13 @@ def _expr(w: _Writer, expr: Expr, indent: int, domains: Mapping[str, str]) -> st
     args = [_expr(w, arg, indent, domains) for arg in expr.args]
     kinds = {arg.type.name for arg in expr.args}
     if op == "call" and expr.value in ("min", "max") and kinds <= {"time", "duration"}:
-        present = w.temp()  # times compare as they are: no conversion of numbers needed
-        w.emit(indent, f"{present} = [v for v in ({', '.join(args)},) if v is not None]")
-        w.emit(indent, f"{out} = {expr.value}({present}) if {present} else None")
+        # times compare as they are: min/max of the present values, as those builtins pick
+        # (the first present, then each later one strictly less/greater)
+        symbol = "<" if expr.value == "min" else ">"
+        w.emit(indent, f"{out} = None")
+        for value in args:
+            w.emit(indent, f"if {value} is not None and ({out} is None or {value} {symbol} {out}):")
+            w.emit(indent + 1, f"{out} = {value}")
         return out
     if op == "call":
         w.emit(indent, f"{out} = {_call_source(expr.value, args)}")
@@ -136,9 +148,12 @@ def _aggregate(w: _Writer, item: Derived, domains: dict[str, str], facts: dict[s
     w.emit(1, f"{count} = 0")
     w.emit(1, f"{values} = []")
     w.emit(1, "for f_evidence, d_evidence in zip(evidence, evidence_env):")
-    w.emit(2, "_status = statuses.get(f_evidence[KEY])")
-    w.emit(2, "if _status is not None:")
-    w.emit(3, "f_evidence = {**f_evidence, 'admitted': _status.admitted, 'valid': _status.valid}")
+    if _reads_status(item.where):  # otherwise the item's fact as it is will do
+        w.emit(2, "_status = statuses.get(f_evidence[KEY])")
+        w.emit(2, "if _status is not None:")
+        w.emit(3, "f_evidence = f_evidence.copy()")
+        w.emit(3, "f_evidence['admitted'] = _status.admitted")
+        w.emit(3, "f_evidence['valid'] = _status.valid")
     w.emit(2, f"if not ({condition_source(item.where, {**facts, 'evidence': 'f_evidence'})}):")
     w.emit(3, "continue")
     w.emit(2, f"{count} += 1")
@@ -194,6 +209,17 @@ def python_source(
         w.known[item.name] = value
     w.emit(1, "return None")
     return "\n".join(w.lines) + "\n", w.constants
+
+
+def _reads_status(where: tuple[tuple[Atom, ...], ...]) -> bool:
+    """Whether the condition reads an evidence item's status (admitted or valid)."""
+    refs = [ref for atoms in where for atom in atoms for ref in (atom.left, atom.right)]
+    return any(
+        isinstance(ref, FieldRef)
+        and ref.alias == "evidence"
+        and ref.fact_field in ("admitted", "valid")
+        for ref in refs
+    )
 
 
 def _refs(expr: Expr) -> list[FieldRef]:
