@@ -265,3 +265,18 @@ def _plain_scripts(text: str) -> frozenset[str]:
 )  # fmt: skip
 def test_the_scripts_of_a_text_are_those_of_its_letters(text: str) -> None:
     assert scripts(text) == _plain_scripts(text)
+
+
+def test_an_issue_score_in_its_fact_is_its_conversion_seen_before_or_not(
+    scorers: dict[str, Scorer],
+) -> None:
+    plan = scorers["reference"].plan
+    scores: list[Any] = [
+        Decimal("0"), Decimal("-0"), Decimal("0.00"), Decimal("0.9"), Decimal("0.90"),
+        Decimal("0.00005"), Decimal("-0.00005"), Decimal("0.000049999"), Decimal("1e30"),
+        Decimal("1.0000000000000000000000000000001"), Decimal("NaN"), Decimal("sNaN"),
+        Decimal("Infinity"), 0, 1, True, 0.5, 0.1, "0.5",
+    ]  # fmt: skip
+    for _ in range(2):  # the second time from what was kept
+        for score in scores:
+            assert _outcome(plan.score_fact, score) == _outcome(plan.score_to_fact, score), score

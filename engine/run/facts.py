@@ -14,6 +14,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from engine.cases.attributes import Typer, file_type, fingerprint, typer
@@ -59,6 +60,7 @@ __all__ = [
 _UNSET = object()
 _PARAM_FACT = "param fact"  # its key among what is worked out once per set of parameter values
 _DAYS_CACHED = 100_000  # (platform, day) pairs whose parameters are kept: decades of days
+_SCORES_KEPT = 10_000  # issue scores whose fact form is kept
 
 Fact = dict[str, Any]
 _TABLES: dict[str, Mapping[str, Type]] = {
@@ -176,6 +178,7 @@ class FactPlan:
         score_to_fact = converter(ISSUE_FIELDS["score"])
         assert score_to_fact is not None
         self.score_to_fact = score_to_fact  # an issue's score in its fact
+        self._score_facts: dict[Decimal, Any] = {}  # a score -> its fact form, worked out once
         self.types_in_round: dict[int, frozenset[str]] = {}
         for rule in program.rules:
             types = {alias.fact_type for alias in rule.aliases}
@@ -184,6 +187,18 @@ class FactPlan:
             ) | frozenset(types)
         # the first round always carries the dispute: the runtime's guard rule fires on it
         self.types_in_round[0] = self.types_in_round.get(0, frozenset()) | {"dispute"}
+
+    def score_fact(self, score: Any) -> Any:
+        """An issue's score in its fact form; a score seen before (a few kinds are common) from
+        what it was then: equal decimals are the same number, whose form is the same."""
+        if type(score) is not Decimal or score.is_nan():
+            return self.score_to_fact(score)
+        found = self._score_facts.get(score)
+        if found is None:
+            found = self.score_to_fact(score)
+            if len(self._score_facts) < _SCORES_KEPT:
+                self._score_facts[score] = found
+        return found
 
     @staticmethod
     def _plan_fields(wanted: tuple[str, ...], table: Mapping[str, Type]) -> tuple[Field, ...]:
@@ -438,12 +453,11 @@ def round_facts(
         else:
             _evidence_facts(facts, prepared, stratum, statuses, status_at)
     if issues is not None and "issue" in types:
-        to_fact = plan.score_to_fact
         for result in issues:
             facts.append({
                 TYPE: "issue", KEY: f"issue:{result.issue}", "name": result.issue,
                 "status": result.status, "burden": result.burden,
-                "score": to_fact(result.score),
+                "score": plan.score_fact(result.score),
             })  # fmt: skip
     return facts
 
@@ -456,13 +470,16 @@ def _evidence_facts(
     status_at: Mapping[str, tuple[int, int]],
 ) -> None:
     """The evidence facts with the statuses known by round ``stratum``, onto ``facts``."""
+    anywhere: tuple[int, int] | None = None  # when the statuses of a kind's items are known
     for item, fact in zip(prepared.case.evidence, prepared.evidence, strict=True):
-        admitted_at, valid_at = status_at.get(item.kind, status_at["*"])
+        if anywhere is None:
+            anywhere = status_at["*"]
+        admitted_at, valid_at = status_at.get(item.kind, anywhere)
         status = statuses.get(item.id)
         if status is None or (stratum < admitted_at and stratum < valid_at):
             facts.append(fact)
             continue
-        fact = dict(fact)
+        fact = fact.copy()
         if stratum >= admitted_at:
             fact["admitted"] = status.admitted
         if stratum >= valid_at:
