@@ -28,6 +28,7 @@ from engine.cases.load import load_case, parse_jsonl_line
 from engine.cases.names import scripts
 from engine.errors import CaseFileError
 from engine.model import Case, Evidence, Record, Type
+from engine.rules.predicates import predicate_test
 from engine.rules.program import Expr, FieldRef
 from engine.rules.schema import SINGLETONS
 from engine.run.facts import prepare, round_facts
@@ -280,3 +281,16 @@ def test_an_issue_score_in_its_fact_is_its_conversion_seen_before_or_not(
     for _ in range(2):  # the second time from what was kept
         for score in scores:
             assert _outcome(plan.score_fact, score) == _outcome(plan.score_to_fact, score), score
+
+
+@pytest.mark.parametrize("function", ["all_in", "any_in"])
+def test_a_membership_predicate_is_its_meaning_on_odd_lists(function: str) -> None:
+    options: list[Any] = [("jpg", "PNG"), ["Pdf"], (), ("1", "true", "None")]
+    subjects: list[Any] = [
+        (), ("jpg",), ("JPG", "png"), ("jpg", "gif"), ("gif", "jpg"), [1, True, None],
+        ("pdf", "PDF"), "jpg", "pdf", ("ＪＰＧ",), ("İ",),
+    ]  # fmt: skip
+    for arg in options:
+        test = predicate_test(function, arg)
+        for subject in subjects:
+            assert test(subject) == MEANING[function](subject, arg), (arg, subject)

@@ -50,12 +50,26 @@ Test = Callable[[Any], bool]  # subject value -> the predicate's result
 
 def _all_in(arg: Any) -> Test:
     options = _options(arg)
-    return lambda subject: all(str(x).lower() in options for x in subject)
+
+    def all_in(subject: Any) -> bool:  # all(...) of a generator, without making one
+        for x in subject:
+            if str(x).lower() not in options:
+                return False
+        return True
+
+    return all_in
 
 
 def _any_in(arg: Any) -> Test:
     options = _options(arg)
-    return lambda subject: any(str(x).lower() in options for x in subject)
+
+    def any_in(subject: Any) -> bool:  # any(...) of a generator, without making one
+        for x in subject:
+            if str(x).lower() in options:
+                return True
+        return False
+
+    return any_in
 
 
 def _contains(arg: Any) -> Test:
