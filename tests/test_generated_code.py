@@ -24,7 +24,7 @@ from engine import Program, Scorer
 from engine.cases.load import load_case, parse_jsonl_line
 from engine.errors import CaseFileError
 from engine.model import Case
-from engine.rules.program import KEY, TYPE, Derived, Expr, FieldRef, Type
+from engine.rules.program import KEY, TYPE, Atom, Const, Derived, Expr, FieldRef, Type
 from engine.rules.schema import SINGLETONS
 from engine.rules.semantics import holds, to_fact_value
 from engine.run.derivedcode import compile_rounds, python_source
@@ -157,3 +157,51 @@ def test_the_least_and_greatest_time_are_those_the_builtins_pick(
         present = [v for v in values if v is not None]
         expected = (min if function == "min" else max)(present) if present else None
         assert env["case"].get("picked") is expected, values
+
+
+def _ref(alias: str, field: str) -> FieldRef:
+    return FieldRef(alias, field)
+
+
+# conditions of an aggregate over the evidence items, with values besides the item's
+WHERES: list[tuple[tuple[Atom, ...], ...]] = [
+    ((Atom(op="ge", left=_ref("evidence", "t"), right=_ref("dispute", "t")),),),
+    ((Atom(op="le", left=_ref("dispute", "t"), right=_ref("evidence", "t")),),),
+    ((Atom(op="present", left=_ref("appeal", "t")), Atom(op="eq", left=_ref("evidence", "p"),
+      right=Const("buyer"))),),
+    ((Atom(op="missing", left=_ref("appeal", "t")),),),
+    ((Atom(op="in", left=_ref("dispute", "t"), options=(3, 1)),),),
+    ((Atom(op="lt", left=_ref("dispute", "t"), right=Const(5)),),
+     (Atom(op="gt", left=_ref("evidence", "t"), right=_ref("case", "t")),)),
+    ((Atom(op="lt", left=_ref("dispute", "t"), right=Const(5)),), ()),
+    ((Atom(op="eq", left=_ref("dispute", "t"), right=_ref("appeal", "t")),
+      Atom(op="ne", left=_ref("evidence", "t"), right=_ref("dispute", "t"))),),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("where", WHERES, ids=str)
+def test_an_aggregate_counts_the_items_its_condition_holds_for(
+    program: Program, where: tuple[tuple[Atom, ...], ...]
+) -> None:
+    """Whether the values besides the items' are there or not (the loop is then skipped)."""
+    item = Derived(
+        name="counted", type=Type("integer"), expr=None, aggregate="count", where=where,
+        loc=program.derived[0].loc,
+    )  # fmt: skip
+    run = compile_rounds(replace(program, derived=(item,)), frozenset({"counted"}))[0]
+    values = [None, 3, 4, 7]
+    for d, a, c in itertools.product(values, repeat=3):
+        singletons = {
+            name: {TYPE: name, KEY: name, **({"t": v} if v is not None else {})}
+            for name, v in (("dispute", d), ("appeal", a), ("case", c))
+        }
+        evidence = [
+            {TYPE: "evidence", KEY: f"E{n}", "p": p, **({"t": t} if t is not None else {})}
+            for n, (p, t) in enumerate(itertools.product(("buyer", "seller"), values))
+        ]
+        f_case = dict(singletons["case"])
+        env: dict[str, Any] = {"case": {}}
+        run(env, f_case, singletons, evidence, [{} for _ in evidence], {})
+        expected = sum(holds(where, {**singletons, "evidence": fact}) for fact in evidence)
+        assert f_case["counted"] == expected, (d, a, c)
+        assert run(env, dict(singletons["case"]), singletons, [], [], {}) is None

@@ -147,7 +147,13 @@ def _aggregate(w: _Writer, item: Derived, domains: dict[str, str], facts: dict[s
     out, count, values = w.temp(), w.temp(), w.temp()
     w.emit(1, f"{count} = 0")
     w.emit(1, f"{values} = []")
-    w.emit(1, "for f_evidence, d_evidence in zip(evidence, evidence_env):")
+    guard = _guard(item.where, facts)
+    items = (
+        "zip(evidence, evidence_env)"
+        if guard is None
+        else f"(zip(evidence, evidence_env) if {guard} else ())"
+    )
+    w.emit(1, f"for f_evidence, d_evidence in {items}:")
     if _reads_status(item.where):  # otherwise the item's fact as it is will do
         w.emit(2, "_status = statuses.get(f_evidence[KEY])")
         w.emit(2, "if _status is not None:")
@@ -209,6 +215,39 @@ def python_source(
         w.known[item.name] = value
     w.emit(1, "return None")
     return "\n".join(w.lines) + "\n", w.constants
+
+
+def _guard(where: tuple[tuple[Atom, ...], ...], facts: Mapping[str, str]) -> str | None:
+    """A test, of the facts other than the item's alone, that holds when ``where`` may hold
+    for some item: of each alternative, the values besides the item's that its atoms need
+    present (absent or present, as a test of presence or absence asks); None when some
+    alternative needs none of them. Only presence is tested (what cannot fail)."""
+    alternatives = []
+    for atoms in where:
+        needs: list[str] = []
+        for atom in atoms:
+            for test in _needs(atom, facts):
+                if test not in needs:
+                    needs.append(test)
+        if not needs:
+            return None
+        alternatives.append("(" + " and ".join(needs) + ")")
+    return "(" + " or ".join(alternatives) + ")" if alternatives else None
+
+
+def _needs(atom: Atom, facts: Mapping[str, str]) -> list[str]:
+    """What the atom needs of values besides the evidence item's for it to hold: a value
+    present (absent for ``missing``); nothing for ``in``, whose options may hold None."""
+    if atom.op == "in":
+        return []
+    refs = [atom.left] + ([atom.right] if isinstance(atom.right, FieldRef) else [])
+    needs = []
+    for ref in refs:
+        if ref.alias == "evidence":
+            continue
+        test = "is None" if atom.op == "missing" else "is not None"
+        needs.append(f"{facts[ref.alias]}.get({ref.fact_field!r}) {test}")
+    return needs
 
 
 def _reads_status(where: tuple[tuple[Atom, ...], ...]) -> bool:
