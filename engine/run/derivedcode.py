@@ -10,6 +10,7 @@ only by name. Read it with ``python_source``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -188,14 +189,6 @@ def python_source(
     domains = {alias: _domain_var(alias) for alias in aliases}
     domains["case"] = "d_case"
     facts = {name: _fact_var(name) for name in SINGLETONS}
-    w.emit(0, f"def derived_{stratum}(env, f_case, singletons, evidence, evidence_env, statuses):")
-    w.emit(1, "d_case = env['case']")
-    for alias in aliases:
-        if alias != "case":
-            w.emit(1, f"{domains[alias]} = env.get({alias!r}, _EMPTY)")
-    for name in SINGLETONS:
-        if name != "case":
-            w.emit(1, f"{facts[name]} = singletons.get({name!r}, _EMPTY)")
     for item in items:
         w.emit(1, f"# {item.name}  ({str(item.loc)!r})")
         conditional = item.expr is None or item.where != ((),)
@@ -214,7 +207,24 @@ def python_source(
             _store(w, item, value, 1, item.name in in_fact)
         w.known[item.name] = value
     w.emit(1, "return None")
-    return "\n".join(w.lines) + "\n", w.constants
+    body = "\n".join(w.lines) + "\n"
+    head = [
+        f"def derived_{stratum}(env, f_case, singletons, evidence, evidence_env, statuses):",
+        "    d_case = env['case']",
+    ]
+    # the other domains and facts the body reads, bound once
+    for alias in aliases:
+        if alias != "case" and _names(domains[alias], body):
+            head.append(f"    {domains[alias]} = env.get({alias!r}, _EMPTY)")
+    for name in SINGLETONS:
+        if name != "case" and _names(facts[name], body):
+            head.append(f"    {facts[name]} = singletons.get({name!r}, _EMPTY)")
+    return "\n".join(head) + "\n" + body, w.constants
+
+
+def _names(variable: str, source: str) -> bool:
+    """Whether the generated source names the variable."""
+    return re.search(rf"\b{re.escape(variable)}\b", source) is not None
 
 
 def _guard(where: tuple[tuple[Atom, ...], ...], facts: Mapping[str, str]) -> str | None:
