@@ -14,13 +14,12 @@ from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
 
-from batchdata import case_lines
+from batchdata import archive_cases
 from conftest import CASEFILES, golden_cases
 
 from engine import Program, Scorer, load_rules
-from engine.cases.load import load_case, parse_jsonl_line
+from engine.cases.load import load_case
 from engine.cases.redate import redated
-from engine.errors import CaseFileError
 from engine.model import Case, Firing
 from engine.rules.program import Text
 from engine.ruling import EvidenceFinding, ReadFinding, Reason, ruling_json
@@ -44,14 +43,7 @@ COURIER_UNMET = (
 
 
 def _cases(program: Program) -> list[Case]:
-    cases = [load_case(path) for path in golden_cases()]
-    fields = program.declared_fields()
-    for n, line in enumerate(case_lines(600, seed=31, invalid_rate=0.0)):
-        try:
-            cases.append(parse_jsonl_line(line.encode(), source="a", line=n + 1, fields=fields))
-        except CaseFileError:
-            continue
-    return cases
+    return [load_case(path) for path in golden_cases()] + archive_cases(program, 600, seed=31)
 
 
 def _quoted(reason: Reason, prepared: Prepared) -> Reason:

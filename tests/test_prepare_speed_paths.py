@@ -19,14 +19,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from batchdata import case_lines
+from batchdata import archive_cases
 from conftest import golden_cases
 
 from engine import Program, Scorer
 from engine.cases.attributes import file_type, fingerprint, typed, typer
-from engine.cases.load import load_case, parse_jsonl_line
+from engine.cases.load import load_case
 from engine.cases.names import scripts
-from engine.errors import CaseFileError
 from engine.model import Case, Evidence, Record, Type
 from engine.rules.predicates import predicate_test
 from engine.rules.program import Expr, FieldRef
@@ -47,14 +46,7 @@ MEANING = {
 
 
 def _cases(program: Program) -> list[Case]:
-    cases = [load_case(path) for path in golden_cases()]
-    fields = program.declared_fields()
-    for n, line in enumerate(case_lines(600, seed=23, invalid_rate=0.0)):
-        try:
-            cases.append(parse_jsonl_line(line.encode(), source="a", line=n + 1, fields=fields))
-        except CaseFileError:
-            continue
-    return cases
+    return [load_case(path) for path in golden_cases()] + archive_cases(program, 600, seed=23)
 
 
 def test_every_predicate_in_the_facts_is_what_the_predicate_means(

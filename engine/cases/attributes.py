@@ -8,7 +8,7 @@ raises on bad input.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from operator import itemgetter
@@ -145,14 +145,21 @@ def file_type(name: str) -> str:
     return last[dot + 1 :].lower() if 0 < dot < len(last) - 1 else ""
 
 
+def _pair_text(pair: object) -> str:
+    """``repr(pair)``, written out for a (name, value) pair."""
+    if type(pair) is tuple and len(pair) == 2:
+        return f"({pair[0]!r}, {pair[1]!r})"
+    return repr(pair)
+
+
 def fingerprint(item: Evidence) -> str:
     """Equal for two items of the same kind with the same attributes (a resubmission): the
     digest of ``repr((kind, sorted(attributes)))``, with the text of each (name, value) pair
     written out (entering the repr of a container is slow)."""
-    pairs = ", ".join([
-        f"({pair[0]!r}, {pair[1]!r})" if type(pair) is tuple and len(pair) == 2 else repr(pair)
-        for pair in sorted(item.attributes, key=_NAME)
-    ])  # fmt: skip
+    # as objects: compiled, a typed loop would refuse what is not a (name, value) pair
+    ordered = sorted(item.attributes, key=_NAME)
+    attributes: Sequence[object] = ordered
+    pairs = ", ".join([_pair_text(pair) for pair in attributes])
     digest = _FINGERPRINT.copy()
     digest.update(f"({item.kind!r}, [{pairs}])".encode())
     return digest.hexdigest()
