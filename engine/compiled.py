@@ -52,6 +52,7 @@ MODULES = (
     "engine.run.notices",
     "engine.run.readings",
     "engine.run.facts",
+    "engine.run.findings",
     "engine.run.decide",
     "engine.run.scoring",
 )

@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.cases.load import parse_jsonl_line
-from engine.cases.quick import _maker, _twin, quick_case, quick_reader, source_loc
+from engine.cases.quick import quick_case, quick_reader, source_loc
+from engine.cases.slotted import maker, twin
 from engine.cases.text import load_yaml
 from engine.errors import CaseFileError
 from engine.model import Case, DeclaredFields, SourceLoc, Type
@@ -476,8 +477,8 @@ class _Plain:  # no slots: made by its constructor
 def test_records_are_made_as_their_constructor_makes_them(cls: type[Any]) -> None:
     names = [field.name for field in dataclasses.fields(cls)]
     values = {"path": "a.jsonl", "line": 4, "column": 2, "first": 7, "second": "x"}
-    made = _maker(cls)(*(values[name] for name in names))
+    made = maker(cls)(*(values[name] for name in names))
     expected = cls(**{name: values[name] for name in names})
     assert type(made) is cls
     assert made == expected and _shape(made) == _shape(expected)
-    assert (_twin(cls) is None) == (cls is not SourceLoc and cls is not _Base)
+    assert (twin(cls) is None) == (cls is not SourceLoc and cls is not _Base)

@@ -36,6 +36,7 @@ import orjson
 
 from engine.cases.attributes import SAFE_INTEGER
 from engine.cases.checks import MAX_AMOUNT, MAX_COUNT, MAX_EVIDENCE, MAX_TEXT
+from engine.cases.slotted import construct_source, maker
 from engine.model import (
     Appeal,
     Case,
@@ -344,69 +345,10 @@ def _record(
         args.append("extra=tuple(extra)")
     if located:
         args.append("loc=loc")
-    lines += _construct(cls, args, env)
+    lines += construct_source(cls, args, env)
     exec(compile("\n".join(lines), f"<casefile/1 fast path: {cls.__name__}>", "exec"), env)
     record: Callable[..., Any] = env["record"]
     return record
-
-
-def _construct(cls: type[Any], args: list[str], env: dict[str, Any]) -> list[str]:
-    """Code that makes the frozen, slotted dataclass ``cls`` from ``args`` ("field=variable";
-    every other field gets its default) and returns it.
-
-    Its __init__ calls object.__setattr__ by name for every field (Order: 1.9 µs). Here an
-    instance of a plain class with the very same slots (its *twin*) has each slot stored, then
-    becomes a ``cls`` by assigning its ``__class__`` (0.33 µs), which Python allows exactly
-    when the two layouts are the same. Where that is refused (``cls`` not slotted, or with a
-    base of its own) each slot's descriptor sets it (0.85 µs); with a __post_init__, __init__."""
-    if not hasattr(cls, "__slots__") or hasattr(cls, "__post_init__"):
-        return [f"    return cls({', '.join(args)})"]
-    given = dict(arg.split("=", 1) for arg in args)
-    values = []
-    for field in dataclasses.fields(cls):
-        if field.name in given:
-            values.append((field.name, given[field.name]))
-        elif field.default is not dataclasses.MISSING:
-            env[f"field_{field.name}"] = field.default
-            values.append((field.name, f"field_{field.name}"))
-        else:
-            raise TypeError(f"{cls.__name__}.{field.name} has no default")
-    twin = _twin(cls)
-    if twin is None:
-        for name, _ in values:
-            env[f"set_{name}"] = getattr(cls, name).__set__
-        lines = [f"    set_{name}(made, {value})" for name, value in values]
-        return ["    made = new(cls)", *lines, "    return made"]
-    env["twin"] = twin
-    lines = [f"    made.{name} = {value}" for name, value in values]
-    return ["    made = new(twin)", *lines, "    made.__class__ = cls", "    return made"]
-
-
-def _twin(cls: type[Any]) -> type[Any] | None:
-    """A plain class with exactly the slots of ``cls`` (every one a field), whose instances can
-    become ``cls`` instances; None when Python refuses that for ``cls``."""
-    slots = tuple(vars(cls).get("__slots__", ()))
-    if not slots or sorted(slots) != sorted(field.name for field in dataclasses.fields(cls)):
-        return None
-    twin = type(f"_{cls.__name__}Slots", (), {"__slots__": slots})
-    try:
-        trial: Any = object.__new__(twin)
-        trial.__class__ = cls
-    except TypeError:
-        return None
-    return twin
-
-
-def _maker(cls: type[Any]) -> Callable[..., Any]:
-    """A function of every field of ``cls`` in order (positional) that makes it as _construct
-    does."""
-    names = [field.name for field in dataclasses.fields(cls)]
-    env: dict[str, Any] = {**_ENV, "cls": cls}
-    lines = [f"def make({', '.join(names)}):"]
-    lines += _construct(cls, [f"{name}={name}" for name in names], env)
-    exec(compile("\n".join(lines), f"<casefile/1 fast path: {cls.__name__}>", "exec"), env)
-    make: Callable[..., Any] = env["make"]
-    return make
 
 
 def _list(convert: _Convert) -> _Convert:
@@ -551,8 +493,8 @@ def _evidence(value: Any, loc: SourceLoc) -> tuple[Evidence, ...]:
     return tuple(items)
 
 
-_CASE = _maker(Case)
-_SOURCE_LOC = _maker(SourceLoc)
+_CASE = maker(Case)
+_SOURCE_LOC = maker(SourceLoc)
 
 
 def source_loc(path: str, line: int) -> SourceLoc:

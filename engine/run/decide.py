@@ -14,8 +14,8 @@ from decimal import Decimal
 from typing import Any
 
 from engine.errors import EngineError
-from engine.model import Evidence, Firing, ReadAttribute
-from engine.rules.program import Effect, Expr, Rule, Text
+from engine.model import Evidence, Firing
+from engine.rules.program import Effect, Expr, Rule
 from engine.rules.semantics import holds
 from engine.ruling import (
     EvidenceFinding,
@@ -27,19 +27,28 @@ from engine.ruling import (
     Ruling,
 )
 from engine.run.facts import FactPlan, Prepared, singleton_bindings
-from engine.run.notices import notice_reason
+from engine.run.findings import (
+    ZERO,
+    as_decimal,
+    case_warnings,
+    item_marks,
+    money,
+    quoted,
+    quotes,
+    read_findings,
+    round_score,
+    side_items,
+    strongest,
+)
 from engine.run.params import policy_timezone
 from engine.run.readings import read_min, requirement_fields
 from engine.run.results import EvidenceStatus, IssueResult
-from engine.run.values import round_money
 
 __all__ = ["Decider"]
 
-ZERO = Decimal("0")
 _OUTCOMES_CACHED = 10_000  # sets of fired outcome rules whose decision is kept
 _FINDINGS_CACHED = 10_000  # findings (of items, of issues) kept to be given again
 ONE = Decimal("1")
-_SCORE_PLACES = Decimal("0.0001")
 _NOTHING: frozenset[str] = frozenset()
 # what a rule's firing says of an item it targets: the mark's number, the rule, the alias bound
 # to the item, the requirements of it met, and the (issue, weight) of each score it gives it
@@ -75,8 +84,8 @@ class Decider:
             for req in program.requirements
         }  # why an item fails a requirement it does not meet
         # texts that quote parameters are filled in per case, with the values in force for it
-        self._quoting_rules = {rid for rid, r in self._reasons.items() if _quotes(r)}
-        self._quoting_requirements = {rid for rid, r in self._unmet.items() if _quotes(r)}
+        self._quoting_rules = {rid for rid, r in self._reasons.items() if quotes(r)}
+        self._quoting_requirements = {rid for rid, r in self._unmet.items() if quotes(r)}
         self._quoting = self._quoting_rules | self._quoting_requirements
         self._touched = requirement_fields(program)
         self._by_kind: dict[str, dict[str, tuple[Effect, ...]]] = {}
@@ -129,7 +138,7 @@ class Decider:
         self._item_marks: dict[str, tuple[_ItemMark, ...]] = {}
         self._marks: list[_ItemMark] = []
         for rule in program.rules:
-            for alias, meets, gives in _item_marks(rule):
+            for alias, meets, gives in item_marks(rule):
                 mark = (len(self._marks), rule.id, alias, meets, gives)
                 self._marks.append(mark)
                 self._item_marks[rule.id] = (*self._item_marks.get(rule.id, ()), mark)
@@ -139,12 +148,12 @@ class Decider:
     def _reason(self, rule_id: str, prepared: Prepared) -> Reason:
         """A rule's reason as a ruling gives it: its quoted parameters as in force for the case."""
         reason = self._reasons[rule_id]
-        return _quoted(reason, prepared) if rule_id in self._quoting_rules else reason
+        return quoted(reason, prepared) if rule_id in self._quoting_rules else reason
 
     def _unmet_reason(self, requirement: str, prepared: Prepared) -> Reason:
         """Why an item fails a requirement, its quoted parameters as in force for the case."""
         reason = self._unmet[requirement]
-        return _quoted(reason, prepared) if requirement in self._quoting_requirements else reason
+        return quoted(reason, prepared) if requirement in self._quoting_requirements else reason
 
     def changes_statuses(self, firings: Iterable[Firing]) -> bool:
         """Whether any of these firings rejects an item or meets a requirement."""
@@ -221,27 +230,27 @@ class Decider:
         for name, burden in dtype.burdens:
             issue = self._issues[name]
             if name in skipped:
-                standard = _decimal(self.plan.evaluate(issue.standard, env))
+                standard = as_decimal(self.plan.evaluate(issue.standard, env))
                 results.append(IssueResult(
                     issue=name, burden=burden, standard=standard, lower_bound=ZERO, margin=ZERO,
                     score=ZERO, against=ZERO, status="skipped", supporting=(), opposing=(),
                 ))  # fmt: skip
                 continue
-            lower = _decimal(self.plan.evaluate(issue.lower_bound, env))
+            lower = as_decimal(self.plan.evaluate(issue.lower_bound, env))
             pro: list[tuple[Decimal, str]] = []
             con: list[tuple[Decimal, str]] = []
             for supports, key, weight_expr in scored.get(name, ()):
                 item = statuses[key]
                 if not (item.valid or item.unconfirmed):
                     continue
-                weight = _decimal(self.plan.evaluate(weight_expr, env)) if weight_expr else ZERO
+                weight = as_decimal(self.plan.evaluate(weight_expr, env)) if weight_expr else ZERO
                 if not item.valid:  # unconfirmed readings: inconclusive at most
                     weight = min(weight, lower)
                 (pro if supports else con).append((weight, key))
-            score = _strongest(pro)
-            against = _strongest(con)
-            standard = _decimal(self.plan.evaluate(issue.standard, env))
-            margin = _decimal(self.plan.evaluate(issue.margin, env))
+            score = strongest(pro)
+            against = strongest(con)
+            standard = as_decimal(self.plan.evaluate(issue.standard, env))
+            margin = as_decimal(self.plan.evaluate(issue.margin, env))
             if score > ZERO and against > ZERO and abs(score - against) < margin:
                 status = "contested"
             elif score >= standard and score > against:
@@ -260,8 +269,8 @@ class Decider:
                     score=score,
                     against=against,
                     status=status,
-                    supporting=_items(pro),
-                    opposing=_items(con),
+                    supporting=side_items(pro),
+                    opposing=side_items(con),
                 )  # fmt: skip
             )
         return tuple(results)
@@ -296,9 +305,9 @@ class Decider:
                 compensation_expr = sub.compensation or compensation_expr
                 if sub.overrides_return:
                     return_required = sub.return_required
-        refund = _money(self.plan.evaluate(refund_expr, env)) if refund_expr else ZERO
+        refund = money(self.plan.evaluate(refund_expr, env)) if refund_expr else ZERO
         compensation = (
-            _money(self.plan.evaluate(compensation_expr, env)) if compensation_expr else ZERO
+            money(self.plan.evaluate(compensation_expr, env)) if compensation_expr else ZERO
         )
         # the score of the issues the deciding rule looked at (1 for a procedural or objective
         # outcome, which looks at none)
@@ -328,7 +337,7 @@ class Decider:
         if effect.appealable and self.program.appeal_deadline:
             appeal_deadline = self._time(env["case"].get(self.program.appeal_deadline))
         # sorted, so that the order of evidence items never changes a ruling
-        warnings = _case_warnings(prepared)
+        warnings = case_warnings(prepared)
         if self._warning_rules:
             warnings += self._rule_warnings(firings, prepared)
         appeal = None
@@ -343,7 +352,7 @@ class Decider:
             compensation_amount=compensation,
             return_required=return_required,
             return_shipping_paid_by=effect.return_shipping_paid_by,
-            score=_round_score(score),
+            score=round_score(score),
             issues=tuple([self._issue_finding(r) for r in issues]),
             evidence=self._evidence(prepared, firings, statuses, issues),
             fired_rules=tuple(dict.fromkeys([f.rule_id for f in firings])),
@@ -373,7 +382,7 @@ class Decider:
                 issue=result.issue,
                 burden=result.burden,
                 standard=standard,
-                score=_round_score(score),
+                score=round_score(score),
                 met=result.status == "proven",
                 status=result.status,
             )
@@ -445,7 +454,7 @@ class Decider:
                 for issue, weight_expr in scores:
                     if issue in in_play:
                         weight = (
-                            _decimal(self.plan.evaluate(weight_expr, prepared.env))
+                            as_decimal(self.plan.evaluate(weight_expr, prepared.env))
                             if weight_expr
                             else ZERO
                         )
@@ -462,7 +471,7 @@ class Decider:
             marks = tuple(numbers) if numbers else ()
             if item.read:
                 # the least confidence that counts: only items read from files need it
-                reads = _read_findings(item.read, read_min(prepared.params.values))
+                reads = read_findings(item.read, read_min(prepared.params.values))
                 out.append(self._new_finding(prepared, item, status, weight, marks, reads))
             else:
                 out.append(self._finding(prepared, item, status, weight, marks))
@@ -520,7 +529,7 @@ class Decider:
             id=item.id,
             admitted=status.admitted,
             valid=status.valid,
-            weight=_round_score(weight),
+            weight=round_score(weight),
             reasons=(
                 *(self._unmet_reason(rid, prepared) for rid in unmet),
                 *(self._reason(rid, prepared) for rid in rules),
@@ -540,79 +549,3 @@ class Decider:
             return None
         return value.astimezone(self.tz).isoformat()
 
-
-def _item_marks(
-    rule: Rule,
-) -> tuple[tuple[str, frozenset[str], tuple[tuple[str | None, Expr | None], ...]], ...]:
-    """What a rule's firing says of each item it targets, by the alias bound to the item: the
-    rule's reason, the requirements of the item it meets and the issues it scores the item for
-    (with the weight)."""
-    meets: dict[str, set[str]] = {}
-    scores: dict[str, list[tuple[str | None, Expr | None]]] = {}
-    for effect in rule.effects:
-        if effect.target is None:
-            continue
-        alias_meets = meets.setdefault(effect.target, set())
-        alias_scores = scores.setdefault(effect.target, [])
-        if effect.kind == "meets":
-            alias_meets.update(effect.requirements)
-        elif effect.kind in ("supports", "opposes"):
-            alias_scores.append((effect.issue, effect.weight))
-    return tuple((alias, frozenset(meets[alias]), tuple(scores[alias])) for alias in meets)
-
-
-def _read_findings(read: tuple[ReadAttribute, ...], minimum: Decimal) -> tuple[ReadFinding, ...]:
-    """The attributes read from an item's files, and whether each counted."""
-    return tuple(
-        ReadFinding(
-            attribute=r.name,
-            value=r.value,
-            file=r.file,
-            confidence=r.confidence,
-            counted=Decimal(str(r.confidence)) >= minimum,
-        )
-        for r in read
-    )
-
-
-def _case_warnings(prepared: Prepared) -> list[Reason]:
-    """The warnings about the case file, each once, sorted (the order of its items never
-    changes a ruling)."""
-    if not prepared.warnings:
-        return []
-    return sorted({notice_reason(n) for n in prepared.warnings}, key=lambda w: w.en)
-
-
-def _strongest(side: list[tuple[Decimal, str]]) -> Decimal:
-    """The greatest weight on one side of an issue (the first of equal ones), 0 for none."""
-    return max([weight for weight, _ in side]) if side else ZERO
-
-
-def _items(side: list[tuple[Decimal, str]]) -> tuple[str, ...]:
-    """The items on one side of an issue, each once, sorted."""
-    if len(side) <= 1:
-        return tuple(key for _, key in side)
-    return tuple(sorted({key for _, key in side}))
-
-
-def _decimal(value: Any) -> Decimal:
-    if value is None:
-        return ZERO
-    return value if isinstance(value, Decimal) else Decimal(value)
-
-
-def _money(value: Any) -> Decimal:
-    return round_money(_decimal(value))
-
-
-def _round_score(value: Decimal) -> Decimal:
-    return value.quantize(_SCORE_PLACES)
-
-
-def _quotes(reason: Reason) -> bool:
-    return "{param." in reason.zh or "{param." in reason.en
-
-
-def _quoted(reason: Reason, prepared: Prepared) -> Reason:
-    text = prepared.params.quote(Text(zh=reason.zh, en=reason.en))
-    return Reason(rule=reason.rule, zh=text.zh, en=text.en)
