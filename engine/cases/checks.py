@@ -33,12 +33,15 @@ from engine.model import (
 from engine.ruling import RULINGS
 
 __all__ = [
+    "CONVERTERS",
+    "DECLARED_CONVERTERS",
     "MAX_AMOUNT",
     "MAX_CASE_BYTES",
     "MAX_COUNT",
     "MAX_EVIDENCE",
     "MAX_TEXT",
     "ONE_CASE",
+    "SECTIONS",
     "check_case",
     "describe",
 ]
@@ -158,6 +161,7 @@ def _count(minimum: int) -> _Convert:
             raise _Invalid(f"{number} is more than this field can be ({MAX_COUNT:,})")
         return number
 
+    convert.minimum = minimum  # type: ignore[attr-defined]  # read by the fast path
     return convert
 
 
@@ -178,6 +182,7 @@ def _enum(*choices: str) -> _Convert:
             f"{shorten(value)!r} is not one of {', '.join(choices)}", did_you_mean(value, choices)
         )
 
+    convert.choices = choices  # type: ignore[attr-defined]  # read by the fast path
     return convert
 
 
@@ -271,6 +276,7 @@ def _record(spec: _Spec, cls: Callable[..., object]) -> _Convert:
         fields = chk.section(value, path, spec)
         return _BAD if fields is None else cls(**fields)
 
+    convert.spec, convert.cls = spec, cls  # type: ignore[attr-defined]  # read by the fast path
     return convert
 
 
@@ -281,6 +287,7 @@ def _list(convert: _Convert) -> _Convert:
         results = [convert(chk, item, path + (i,)) for i, item in enumerate(value)]
         return _BAD if any(result is _BAD for result in results) else tuple(results)
 
+    convert_all.each = convert  # type: ignore[attr-defined]  # read by the fast path
     return convert_all
 
 
@@ -385,9 +392,19 @@ def _whole(chk: _Checker, value: object, path: FieldPath) -> Any:
     return value
 
 
-_DECLARED_CONVERTERS: dict[str, _Convert] = {
+DECLARED_CONVERTERS: dict[str, _Convert] = {
     "text": _text, "name": _text, "time": _time, "money": _amount, "boolean": _bool,
     "integer": _whole,
+}  # fmt: skip
+# casefile/1's sections and the converters they are written with, for the JSON Lines fast path
+# (engine.cases.quick), which makes its own checks of these: each field is written once, here
+SECTIONS: dict[str, _Spec] = {
+    "evidence": _EVIDENCE, "order": _ORDER, "dispute": _DISPUTE,
+    "decision": _DECISION_WITH_EARLIER, "case": _CASE,
+}  # fmt: skip
+CONVERTERS: dict[str, _Convert] = {
+    "text": _text, "name": _name, "ident": _ident, "bool": _bool, "time": _time,
+    "sha256": _sha256, "amount": _amount, "attributes": _attributes, "whole": _whole,
 }  # fmt: skip
 
 
@@ -416,7 +433,7 @@ def _case_spec(declared: tuple[tuple[str, tuple[tuple[str, Type], ...]], ...]) -
         if not extra:
             continue
         more: _Spec = {
-            name: (_enum(*t.values) if t.name == "enum" else _DECLARED_CONVERTERS[t.name], False)
+            name: (_enum(*t.values) if t.name == "enum" else DECLARED_CONVERTERS[t.name], False)
             for name, t in extra
         }
         names = frozenset(name for name, _ in extra)

@@ -34,22 +34,20 @@ from typing import Any
 
 import orjson
 
+from engine.cases import checks
 from engine.cases.attributes import SAFE_INTEGER
 from engine.cases.checks import MAX_AMOUNT, MAX_COUNT, MAX_EVIDENCE, MAX_TEXT
 from engine.cases.slotted import construct_source, maker
 from engine.model import (
-    Appeal,
     Case,
     Decision,
     DeclaredFields,
     Dispute,
     Evidence,
-    EvidenceFile,
     Order,
     Record,
     SourceLoc,
 )
-from engine.ruling import RULINGS
 
 __all__ = ["quick_case", "quick_reader", "source_loc"]
 
@@ -361,72 +359,47 @@ def _list(convert: _Convert) -> _Convert:
     return convert_all
 
 
-_APPEAL: _Spec = (
-    ("party", _enum("buyer", "seller"), True),
-    ("filed_at", _time, True),
-    ("ruling", _enum(*RULINGS), True),
-    ("ruled_at", _time, True),
-)
-_FILE: _Spec = (("name", _name, True), ("sha256", _sha256, False))
-_EVIDENCE: _Spec = (
-    ("id", _name, True),
-    ("party", _enum("buyer", "seller", "platform"), True),
-    ("kind", _name, True),
-    ("submitted_at", _time, True),
-    ("attributes", _attributes, False),
-    ("files", _list(_record(_FILE, EvidenceFile)), False),
-)
-_EVIDENCE_RECORD = _record(_EVIDENCE, Evidence, located=True)
-_ORDER: _Spec = (
-    ("order_id", _ident, True),
-    ("item", _text, False),
-    ("item_amount", _amount, True),
-    ("shipping_fee", _amount, False),
-    ("goods_type", _enum("physical", "virtual"), True),
-    ("supports_7day_return", _bool, False),
-    ("promised_ship_hours", _count(1), False),
-    ("recipient_name", _text, False),
-    ("courier", _text, False),
-    ("tracking_no", _ident, False),
-    ("paid_at", _time, True),
-    ("shipped_at", _time, False),
-    ("delivered_at", _time, False),
-    ("receipt_confirmed_at", _time, False),
-)
-_DISPUTE: _Spec = (
-    ("type", _name, True),
-    ("service", _enum("refund_only", "return_and_refund", "exchange"), True),
-    ("claimed_amount", _positive_amount, True),
-    ("reason", _text, False),
-    ("refund_requested_at", _time, True),
-    ("seller_refused_at", _time, False),
-    ("intervention_requested_at", _time, True),
-    ("buyer_evidence_requested_at", _time, False),
-    ("cancelled_at", _time, False),
-    ("review_started_at", _time, False),
-    ("prior_interventions", _count(0), False),
-    ("appeal", _record(_APPEAL, Appeal), False),
-)
-_DECISION: _Spec = (
-    ("ruling", _enum(*RULINGS), True),
-    ("refund_amount", _amount, False),
-    ("compensation_amount", _amount, False),
-    ("decided_at", _time, False),
-    ("decided_by", _text, False),
-    ("reason", _text, False),
-    ("rules_digest", _text, False),
-)
-_EARLIER = _list(_record(_DECISION, Decision))  # the desk's export: no nesting further
-_DECISION_WITH_EARLIER: _Spec = (*_DECISION, ("earlier", _EARLIER, False))
-_CASE_KEYS = frozenset(
-    ("format", "case_id", "platform", "order", "dispute", "evidence", "decision")
-)
-_PLATFORMS = frozenset(("taobao", "tmall"))
-_DECISION_RECORD = _record(_DECISION_WITH_EARLIER, Decision)
-_DECLARED: dict[str, _Convert] = {
-    "text": _text, "name": _text, "time": _time, "money": _amount, "boolean": _bool,
-    "integer": _whole,
+_SAME: dict[Any, _Convert] = {
+    checks.CONVERTERS["text"]: _text, checks.CONVERTERS["name"]: _name,
+    checks.CONVERTERS["ident"]: _ident, checks.CONVERTERS["bool"]: _bool,
+    checks.CONVERTERS["time"]: _time, checks.CONVERTERS["sha256"]: _sha256,
+    checks.CONVERTERS["amount"]: _amount, checks.CONVERTERS["attributes"]: _attributes,
+    checks.CONVERTERS["whole"]: _whole,
 }  # fmt: skip
+
+
+def _fast(convert: Any) -> _Convert:
+    """This path's converter for one of the full path's: casefile/1's fields are written once,
+    in engine.cases.checks, and each field here takes what its converter there accepts."""
+    same = _SAME.get(convert)
+    if same is not None:
+        return same
+    if isinstance(convert, partial) and convert.keywords == {"positive": True}:
+        assert convert.func is checks.CONVERTERS["amount"], convert
+        return _positive_amount
+    if hasattr(convert, "choices"):
+        return _enum(*convert.choices)
+    if hasattr(convert, "minimum"):
+        return _count(convert.minimum)
+    if hasattr(convert, "each"):
+        return _list(_fast(convert.each))
+    if hasattr(convert, "spec"):
+        return _record(_spec(convert.spec), convert.cls)
+    raise TypeError(f"the fast path has no converter for {convert!r}")
+
+
+def _spec(full: Any) -> _Spec:
+    """A section's spec as the full path writes it (field -> (converter, required)), in order."""
+    return tuple((name, _fast(convert), required) for name, (convert, required) in full.items())
+
+
+_EVIDENCE_RECORD = _record(_spec(checks.SECTIONS["evidence"]), Evidence, located=True)
+_ORDER = _spec(checks.SECTIONS["order"])
+_DISPUTE = _spec(checks.SECTIONS["dispute"])
+_DECISION_RECORD = _record(_spec(checks.SECTIONS["decision"]), Decision)
+_CASE_KEYS = frozenset(checks.SECTIONS["case"])
+_PLATFORMS = frozenset(checks.SECTIONS["case"]["platform"][0].choices)  # type: ignore[attr-defined]
+_DECLARED = {kind: _fast(convert) for kind, convert in checks.DECLARED_CONVERTERS.items()}
 
 
 def _with_extra(spec: _Spec, cls: type[Any], extra: tuple[Any, ...]) -> _Convert | None:
