@@ -19,7 +19,6 @@ __all__ = [
     "PredicateFunction",
     "Test",
     "Witness",
-    "predicate_holds",
     "predicate_test",
 ]
 
@@ -148,11 +147,6 @@ PREDICATES: dict[str, PredicateFunction] = {
         ),
     )
 }  # fmt: skip
-
-
-def predicate_holds(function: str, subject: Any, argument: Any) -> bool:
-    """The result of predicate ``function`` on one fact's ``subject`` value."""
-    return predicate_test(function, argument)(subject)
 
 
 def predicate_test(function: str, argument: Any) -> Test:
