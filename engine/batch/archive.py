@@ -29,7 +29,7 @@ import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
 from engine.cases.checks import MAX_CASE_BYTES
-from engine.cases.lines import read_through
+from engine.cases.lines import bounded_lines
 from engine.cases.load import oversized_line
 from engine.errors import CaseFileError, Problem
 from engine.evidence.bundle import is_bundle
@@ -297,20 +297,15 @@ def read_lines(shard: Shard, storage_options: Mapping[str, Any] | None = None) -
         with fs.open(path, "rb", compression="gzip" if gz else None) as stream:
             if shard.start:
                 stream.seek(shard.start)
-            position, stop, readline = shard.start, shard.stop, stream.readline
-            while raw := readline(MAX_CASE_BYTES + 1):  # engine.cases.lines.bounded_lines
-                size = len(raw)
-                if size > MAX_CASE_BYTES and not raw.endswith(b"\n"):
-                    del raw  # never held whole: a bomb's line costs at most the limit
-                    size = read_through(stream, size)  # a failure here is at this line
-                    line += 1
-                    yield line, None, oversized_line(shard.source, line, size)
-                else:
-                    line += 1
-                    if not raw.isspace():  # the same ASCII whitespace as bytes.strip()
-                        yield line, raw, None
+            position = shard.start
+            for raw, size in bounded_lines(stream, MAX_CASE_BYTES):
+                line += 1
                 position += size
-                if 0 <= stop <= position:
+                if raw is None:  # never held whole: a bomb's line costs at most the limit
+                    yield line, None, oversized_line(shard.source, line, size)
+                elif not raw.isspace():  # the same ASCII whitespace as bytes.strip()
+                    yield line, raw, None
+                if 0 <= shard.stop <= position:
                     break
     except Exception as exc:  # OSError, EOFError, zlib.error: a broken stream is one error row
         yield line + 1, None, _unreadable(shard.source, line + 1, exc)

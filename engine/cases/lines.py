@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import IO, Protocol
 
-__all__ = ["bounded_lines", "read_through"]
+__all__ = ["bounded_lines"]
 
 _PIECE = 1 << 16  # bytes read at a time through the rest of a line over the limit
 
@@ -28,14 +28,8 @@ def bounded_lines(stream: _Readable | IO[bytes], limit: int) -> Iterator[tuple[b
             continue
         size = len(raw)
         del raw  # not kept while the rest of the line is read through
-        yield None, read_through(stream, size)
-
-
-def read_through(stream: _Readable | IO[bytes], size: int) -> int:
-    """Read the rest of a line of which ``size`` bytes were read (without its newline), in
-    pieces; its whole size."""
-    while piece := stream.readline(_PIECE):
-        size += len(piece)
-        if piece.endswith(b"\n"):
-            break
-    return size
+        while piece := stream.readline(_PIECE):
+            size += len(piece)
+            if piece.endswith(b"\n"):
+                break
+        yield None, size
