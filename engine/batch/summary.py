@@ -17,17 +17,9 @@ from engine.model import Case, Decision
 from engine.policytools.agreement import keeps
 from engine.ruling import Ruling
 
-__all__ = ["DISAGREEMENTS_LISTED", "Tally", "agrees"]
+__all__ = ["DISAGREEMENTS_LISTED", "Tally"]
 
 DISAGREEMENTS_LISTED = 1000  # in summary.json; every one is in disagreements.jsonl
-
-
-def agrees(case: Case, ruling: Ruling) -> bool | None:
-    """Whether the re-scored ruling is the one recorded in the archive: the same ruling and,
-    where the record gives them, the same amounts. None when nothing is recorded."""
-    if case.decision is None:
-        return None
-    return keeps(case.decision, ruling)
 
 
 class Tally:
@@ -54,7 +46,8 @@ class Tally:
         outcome, kind, decision = ruling.ruling, case.dispute.type, case.decision
         self.rulings[outcome] += 1
         _count(self.by_type, kind, outcome)
-        if decision is None:  # nothing recorded: agreement not asked (see ``agrees``)
+        # agreement: the same ruling and, where the record gives them, the same amounts
+        if decision is None:  # nothing recorded: agreement not asked
             return
         agreed = keeps(decision, ruling)
         self.recorded += 1
