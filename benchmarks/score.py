@@ -1,11 +1,13 @@
 """Scoring throughput: reference evaluator vs durable wrapper vs raw durable_rules.
 
-Three measurements over the sample cases in ``casefiles/*.yaml`` (``*.expected.yaml`` skipped),
+Five measurements over the sample cases in ``casefiles/*.yaml`` (``*.expected.yaml`` skipped),
 cases loaded once up front, only scoring timed:
 
-1. ``reference``: ``Scorer(program, "reference").score(case)``;
-2. ``durable``: ``Scorer(program, "durable").score(case)``;
-3. ``raw durable_rules``: the floor. The facts the wrapper asserts for each case (taken once from
+1. ``reference``: ``Scorer(program, "reference").score(case)``, case by case;
+2. ``durable``: ``Scorer(program, "durable").score(case)``, case by case;
+3. ``reference, blocks`` and ``durable, blocks``: the same scorers' ``score_many(cases)``, the
+   cases in blocks of ``engine.run.scoring.BLOCK`` as a batch run scores them;
+4. ``raw durable_rules``: the floor. The facts the wrapper asserts for each case (taken once from
    ``Scored.rounds``) posted straight into durable_rules: the same ruleset definition
    (``to_durable``) with a trivial action on every rule, on a thread-less host, under its own
    ruleset name; per case a fresh sid, one ``assert_facts`` per round with the keys
@@ -17,7 +19,8 @@ elapsed; the paths are interleaved and repeated ``--repeats`` times, the best (�
 Before timing, every case is checked: the wrapper's firings must equal the reference's, and the
 raw baseline (a second, recording copy of its ruleset) must match the same (rule, bindings).
 
-Unless ``--no-breakdown``, the parts of the ``durable`` row are also timed alone (diagnostics,
+The overhead target is checked on both durable rows. Unless ``--no-breakdown``, the parts of the
+``durable`` row are also timed alone (diagnostics,
 see ``breakdown_paths``). ``--profile`` prints a cProfile of the durable wrapper path.
 
     PYTHONPATH=. /tmp/venv/bin/python benchmarks/score.py --write docs/benchmarks.md
@@ -36,7 +39,8 @@ import shlex
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -223,6 +227,14 @@ def breakdown_paths(
             replay.firings = item[1]
             assert replayed.score(item[0]).ruling == scored.ruling
         paths["pipeline only"] = (pipeline_only, items)
+        every_case = [case for case, _ in items]
+        every_firings = [firings for _, firings in items]
+
+        def pipeline_blocks(_: Any) -> None:
+            replay.queue.extend(every_firings)
+            deque(replayed.score_many(every_case), maxlen=0)
+
+        paths["pipeline only, blocks"] = (pipeline_blocks, [None])
     except Exception as exc:  # noqa: BLE001
         notes.append(f"pipeline only: skipped ({exc!r})")
     return paths, notes
@@ -233,12 +245,15 @@ class _Replay:
 
     def __init__(self) -> None:
         self.firings: list[Any] = []
+        self.queue: deque[list[Any]] = deque()  # the next cases' firings, for score_many
 
     def run(self, stratum: int, facts: Any) -> set[Any]:
         return set(self.firings[stratum])
 
     @contextmanager
     def session(self) -> Iterator[_Replay]:
+        if self.queue:
+            self.firings = self.queue.popleft()
         yield self
 
 
@@ -289,16 +304,22 @@ def calibrate(fn: Callable[[Any], Any], items: Sequence[Any], seconds: float) ->
 
 
 def run_benchmarks(
-    paths: dict[str, tuple[Callable[[Any], Any], Sequence[Any]]], seconds: float, repeats: int
+    paths: dict[str, tuple[Callable[[Any], Any], Sequence[Any]]],
+    seconds: float,
+    repeats: int,
+    cases_per_item: Mapping[str, int] | None = None,
 ) -> dict[str, Result]:
+    """Each path's best µs per case; an item of a path named in ``cases_per_item`` stands for
+    that many cases (a whole list given to ``score_many``), every other item for one."""
     results = {label: Result(label) for label in paths}
+    weights = cases_per_item or {}
     for fn, items in paths.values():  # warm up
         _one_pass(fn, items)
     for r in range(repeats):  # interleaved, so that drift hits every path alike
         for label, (fn, items) in paths.items():
             res = results[label]
             elapsed, passes = _measure(fn, items, seconds)
-            per_case = elapsed / (passes * len(items))
+            per_case = elapsed / (passes * len(items) * weights.get(label, 1))
             if per_case < res.best:
                 res.best, res.passes, res.elapsed = per_case, passes, elapsed
             print(
@@ -342,9 +363,12 @@ def _fmt_rate(x: float) -> str:
 def report(results: dict[str, Result], info: dict[str, Any]) -> str:
     n = info["cases"]
     ref, dur, raw = results["reference"], results["durable"], results["raw durable_rules"]
+    ref_blocks, dur_blocks = results["reference, blocks"], results["durable, blocks"]
     rows = [
-        ('`reference` engine (`Scorer(program, "reference")`)', ref),
-        ('`durable` engine (`Scorer(program, "durable")`)', dur),
+        ('`reference` engine, case by case (`Scorer(program, "reference").score`)', ref),
+        ('`durable` engine, case by case (`Scorer(program, "durable").score`)', dur),
+        ("`reference` engine, in blocks as a batch scores (`score_many`)", ref_blocks),
+        ("`durable` engine, in blocks as a batch scores (`score_many`)", dur_blocks),
         ("raw durable_rules, same facts, trivial actions (floor)", raw),
     ]
     lines = [
@@ -357,21 +381,28 @@ def report(results: dict[str, Result], info: dict[str, Any]) -> str:
             f"{res.passes} × {n}, {res.elapsed:.2f} s | "
             f"{res.us_per_case(n) / raw.us_per_case(n):.2f}× |"
         )
-    overhead = dur.us_per_case(n) / raw.us_per_case(n)
-    speed = ref.per_second(n) / dur.per_second(n)
     ok = {True: "**met**", False: "**missed**"}
-    lines += [
-        "",
-        "| Ratio | Value | Target | |",
-        "|---|---:|---:|---|",
-        f"| overhead: durable wrapper / raw durable_rules (µs/case) | {overhead:.2f}× | "
-        f"< {OVERHEAD_TARGET}× | {ok[overhead < OVERHEAD_TARGET]} |",
-        f"| speed: reference / durable (cases/s) | {speed:.2f}× | "
-        f"≥ {SPEEDUP_TARGET}× | {ok[speed >= SPEEDUP_TARGET]} |",
-    ]
+    lines += ["", "| Ratio | Value | Target | |", "|---|---:|---:|---|"]
+    for how, durable, reference in (
+        ("case by case", dur, ref),
+        ("in blocks", dur_blocks, ref_blocks),
+    ):
+        overhead = durable.us_per_case(n) / raw.us_per_case(n)
+        speed = reference.per_second(n) / durable.per_second(n)
+        lines += [
+            f"| overhead, {how}: durable wrapper / raw durable_rules (µs/case) | "
+            f"{overhead:.2f}× | < {OVERHEAD_TARGET}× | {ok[overhead < OVERHEAD_TARGET]} |",
+            f"| speed, {how}: reference / durable (cases/s) | {speed:.2f}× | "
+            f"≥ {SPEEDUP_TARGET}× | {ok[speed >= SPEEDUP_TARGET]} |",
+        ]
     parts = {
         k: results[k]
-        for k in ("pipeline only", "DurableEvaluator only", "ReferenceEvaluator only")
+        for k in (
+            "pipeline only",
+            "pipeline only, blocks",
+            "DurableEvaluator only",
+            "ReferenceEvaluator only",
+        )
         if k in results
     }
     if parts:
@@ -379,6 +410,7 @@ def report(results: dict[str, Result], info: dict[str, Any]) -> str:
         what = {
             "pipeline only": "`Scorer.score` with the evaluator replaced by the recorded "
             "firings: preparation, round facts, decision (both engines pay it)",
+            "pipeline only, blocks": "the same through `score_many`, in blocks",
             "DurableEvaluator only": "the wrapper's session on the recorded round facts "
             "(sid/ids, assert_facts, actions → Firing, delete_state)",
             "ReferenceEvaluator only": "the reference evaluator on the same round facts",
@@ -556,16 +588,30 @@ def main(argv: list[str] | None = None) -> int:
         f"timing {n} cases, ≥ {args.seconds:g} s per measurement, best of {args.repeats} ...",
         file=sys.stderr,
     )
+    for name, scorer in (("reference", reference), ("durable", wrapper)):
+        scored_many = list(scorer.score_many(cases))  # the same rulings as case by case
+        if [s.ruling for s in scored_many] != [s.ruling for s in wrapper_scored]:
+            mismatches.append((f"score_many ({name})", []))
+            print(f"  MISMATCH score_many ({name}): rulings differ from score()")
+
+    def in_blocks(scorer: Scorer) -> Callable[[Any], Any]:
+        return lambda all_cases: deque(scorer.score_many(all_cases), maxlen=0)
+
     timed: dict[str, Any] = {
         "reference": (reference.score, cases),
         "durable": (wrapper.score, cases),
+        "reference, blocks": (in_blocks(reference), [cases]),
+        "durable, blocks": (in_blocks(wrapper), [cases]),
         "raw durable_rules": (raw.score, rounds_per_case),
     }
+    whole = {"reference, blocks": n, "durable, blocks": n}
     notes: list[str] = []
     if not args.no_breakdown:
         extra, notes = breakdown_paths(program, cases, rounds_per_case, wrapper_scored)
         timed.update(extra)
-    results = run_benchmarks(timed, args.seconds, args.repeats)
+        if "pipeline only, blocks" in extra:
+            whole["pipeline only, blocks"] = n
+    results = run_benchmarks(timed, args.seconds, args.repeats, whole)
 
     info = {
         "command": command_line(),

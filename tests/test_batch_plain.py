@@ -1,6 +1,6 @@
 """The common shard (JSON Lines scored with one program, no as_of, no test hook) is read on a
-tighter loop (engine.batch.shard._plain_lines): each line the fast path takes is scored straight
-away, every other input goes through the general loop (_lines). Both loops write the same shard,
+tighter loop (engine.batch.shard._plain_lines): the lines the fast path takes are scored in blocks
+(Scorer.score_many), every other input goes through the general loop (_lines). Both loops write the same shard,
 byte for byte: results, disagreements and stats, error rows included."""
 
 from __future__ import annotations
@@ -72,6 +72,7 @@ def _score(archive: Path, out: Path, program: Program, plain: bool, monkeypatch:
 
 @pytest.mark.parametrize("gz", [False, True])
 @pytest.mark.parametrize("declared", [False, True])
+@pytest.mark.parametrize("block", [1, 5, shard_module.BLOCK])
 def test_the_plain_loop_writes_the_shard_the_general_loop_writes(
     tmp_path: Path,
     program: Program,
@@ -79,7 +80,11 @@ def test_the_plain_loop_writes_the_shard_the_general_loop_writes(
     monkeypatch: pytest.MonkeyPatch,
     gz: bool,
     declared: bool,
+    block: int,
 ) -> None:
+    """The plain loop scores its cases in blocks (the general one case by case); the inputs
+    it leaves to the general loop come out between the blocks, in the shard's order."""
+    monkeypatch.setattr(shard_module, "BLOCK", block)
     if declared:
         root = rules_copy()
         (root / "evidence" / "stations.yaml").write_text(STATIONS, encoding="utf-8")

@@ -41,8 +41,9 @@ from engine.cases.redate import redated
 from engine.errors import AdjudicationError, CaseFileError, EngineError
 from engine.model import Case, DeclaredFields, SourceLoc
 from engine.rules.program import Program
+from engine.ruling import Ruling
 from engine.run.params import Resolved, policy_timezone
-from engine.run.scoring import EngineName, Scorer
+from engine.run.scoring import BLOCK, EngineName, Scored, Scorer
 
 __all__ = [
     "CrashHook",
@@ -297,26 +298,48 @@ def _plain(shard: Shard, job: Job) -> bool:
 def _plain_lines(
     shard: Shard, job: Job, options: Mapping[str, Any], scorer: Scorer, tally: Tally
 ) -> Iterator[bytes]:
-    """``_lines`` for a shard ``_plain`` takes: each line the fast path reads (quick_reader,
-    worked out once for the shard) is scored straight away; every other input (a line it leaves,
-    one over the limit, a read error) goes through ``_lines`` as an Entry, one at a time."""
+    """``_lines`` for a shard ``_plain`` takes: the lines the fast path reads (quick_reader,
+    worked out once for the shard) are scored in blocks (``Scorer.score_many``); every other
+    input (a line it leaves, one over the limit, a read error) goes through ``_lines`` as an
+    Entry, after the block before it, so that the rows keep the shard's order."""
     source, fields = shard.source, scorer.program.declared_fields()
     quick = quick_reader(fields)
+    block: list[tuple[Case, SourceLoc]] = []
     for line, raw, error in read_lines(shard, options):
         if raw is not None and len(raw) <= MAX_CASE_BYTES:
             loc = source_loc(source, line)
             case = quick(raw, loc)
             if case is not None:
-                yield _scored_row(scorer, case, loc, tally)
+                block.append((case, loc))
+                if len(block) >= BLOCK:
+                    yield from _scored_rows(scorer, block, tally)
+                    block = []
                 continue
+        if block:
+            yield from _scored_rows(scorer, block, tally)
+            block = []
         entry = Entry(source=source, line=line, raw=raw, error=error)
         yield from _lines((entry,), job, [scorer], tally)
+    if block:
+        yield from _scored_rows(scorer, block, tally)
+
+
+def _scored_rows(
+    scorer: Scorer, block: list[tuple[Case, SourceLoc]], tally: Tally
+) -> Iterator[bytes]:
+    """The rows of a block of cases (with their places), scored together."""
+    results = scorer.score_many((case for case, _ in block), trace=False, block=len(block))
+    for (case, where), result in zip(block, results, strict=True):
+        yield _row(case, where, result.ruling if isinstance(result, Scored) else result, tally)
 
 
 def _scored_row(scorer: Scorer, case: Case, where: SourceLoc, tally: Tally) -> bytes:
     """The case scored: its ruling/1 row (compact), or its error row; counted in ``tally``.
     ``where``: the case's place (its source, else the entry's)."""
-    result = _try_score(scorer, case)
+    return _row(case, where, _try_score(scorer, case), tally)
+
+
+def _row(case: Case, where: SourceLoc, result: Ruling | Exception, tally: Tally) -> bytes:
     if isinstance(result, Exception):
         tally.add_error(type(result).__name__)
         return error_row(case.case_id, str(where), *_describe(result))

@@ -7,8 +7,9 @@ loop, so they see identical facts and must give identical firings.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any, Literal, Protocol
 
 from engine.compile.reference import ReferenceEvaluator
@@ -20,9 +21,10 @@ from engine.run.decide import Decider
 from engine.run.facts import FactPlan, Prepared, prepare, round_facts
 from engine.run.results import EvidenceStatus, IssueResult
 
-__all__ = ["ENGINES", "Scored", "Scorer", "score_case"]
+__all__ = ["BLOCK", "ENGINES", "Scored", "Scorer", "score_case"]
 
 ENGINES = ("durable", "reference")
+BLOCK = 64  # cases worked out together by Scorer.score_many (docs/benchmarks.md)
 EngineName = Literal["durable", "reference"]
 
 
@@ -103,43 +105,115 @@ class Scorer:
         """The case's ruling and how it came about; ``trace=False`` keeps no rounds (their facts
         and firings, for explanations), which a batch run does not need."""
         self.check(case)
+        prepared = prepare(self.plan, case)
+        with self._sessions.session() as session:
+            played = self._play(prepared, session, trace)
+        return self._finish(prepared, played)
+
+    def score_many(
+        self, cases: Iterable[Case], *, trace: bool = True, block: int = BLOCK
+    ) -> Iterator[Scored | Exception]:
+        """Each case's ``Scored``, or the exception that stopped it, in the cases' order: one
+        case that fails never stops the others. The same results as ``score`` case by case,
+        worked out in blocks of ``block`` cases: every case of a block prepared, then their
+        rounds one session after another (one session alive at a time), then their decisions.
+        Each durable_rules session sets up megabytes of its own arrays, which leaves the
+        processor's caches cold for whatever Python runs next; in blocks, preparation and
+        decision run one case after another on warm caches (``docs/benchmarks.md``)."""
+        if block < 1:
+            raise ValueError(f"block must be at least 1, not {block}")
+        pending = iter(cases)
+        while chunk := list(islice(pending, block)):
+            yield from self._score_block(chunk, trace)
+
+    def _score_block(self, cases: list[Case], trace: bool) -> list[Scored | Exception]:
+        prepared: list[Prepared | Exception] = []
+        for case in cases:
+            try:
+                self.check(case)
+                prepared.append(prepare(self.plan, case))
+            except Exception as exc:  # noqa: BLE001 - the case's result: it stops no other
+                prepared.append(exc)
+        played: list[_Played | Exception] = []
+        for item in prepared:
+            if isinstance(item, Exception):
+                played.append(item)
+                continue
+            try:
+                with self._sessions.session() as session:
+                    played.append(self._play(item, session, trace))
+            except Exception as exc:  # noqa: BLE001
+                played.append(exc)
+        results: list[Scored | Exception] = []
+        for item, play in zip(prepared, played, strict=True):
+            if isinstance(play, Exception):
+                results.append(play)
+                continue
+            assert isinstance(item, Prepared)
+            try:
+                results.append(self._finish(item, play))
+            except Exception as exc:  # noqa: BLE001
+                results.append(exc)
+        return results
+
+    def _play(self, prepared: Prepared, session: _Session, trace: bool) -> _Played:
+        """The case's rounds in ``session``: each round's facts, from what the rounds before it
+        fired, asserted and run."""
         program = self.program
         plan = self.plan
-        prepared = prepare(plan, case)
-        firings: set[Firing] = set()
-        statuses: dict[str, EvidenceStatus] = {}
-        issues: tuple[IssueResult, ...] | None = None
-        rounds = []
+        decider = self.decider
+        play = _Played()
+        firings = play.firings
+        statuses = play.statuses
+        issues = play.issues
         stale = False  # statuses are recomputed only after firings that can change them
-        with self._sessions.session() as session:
-            for stratum in range(program.strata):
-                if stratum > 0 and stale:
-                    statuses = self.decider.statuses(prepared, firings)
-                    stale = False
-                elif stratum > 0 and not statuses:
-                    statuses = self.decider.statuses(prepared, firings)
-                if issues is None and stratum >= program.issue_stratum:
-                    issues = self.decider.issues(prepared, firings, statuses)
-                facts = round_facts(plan, prepared, stratum, statuses, issues)
-                fired = session.run(stratum, facts) if facts else set()
-                firings |= fired
-                stale = stale or self.decider.changes_statuses(fired)
-                if trace:
-                    rounds.append(
-                        Round(stratum=stratum, facts=tuple(facts), firings=frozenset(fired))
-                    )
-        if stale or not statuses:
+        for stratum in range(program.strata):
+            if stratum > 0 and (stale or not statuses):
+                statuses = decider.statuses(prepared, firings)
+                stale = False
+            if issues is None and stratum >= program.issue_stratum:
+                issues = decider.issues(prepared, firings, statuses)
+            facts = round_facts(plan, prepared, stratum, statuses, issues)
+            fired = session.run(stratum, facts) if facts else set()
+            firings |= fired
+            stale = stale or decider.changes_statuses(fired)
+            if trace:
+                play.rounds.append(
+                    Round(stratum=stratum, facts=tuple(facts), firings=frozenset(fired))
+                )
+        play.statuses = statuses
+        play.issues = issues
+        play.stale = stale
+        return play
+
+    def _finish(self, prepared: Prepared, play: _Played) -> Scored:
+        """The decision on the rounds' firings: statuses, issues and the ruling."""
+        firings = play.firings
+        statuses = play.statuses
+        if play.stale or not statuses:
             statuses = self.decider.statuses(prepared, firings)
+        issues = play.issues
         if issues is None:
             issues = self.decider.issues(prepared, firings, statuses)
         ruling = self.decider.ruling(prepared, firings, statuses, issues)
         return Scored(
             ruling=ruling,
             firings=frozenset(firings),
-            rounds=tuple(rounds),
+            rounds=tuple(play.rounds),
             prepared=prepared,
             issues=issues,
         )
+
+
+class _Played:
+    """What a case's rounds left for the decision."""
+
+    def __init__(self) -> None:
+        self.firings: set[Firing] = set()
+        self.statuses: dict[str, EvidenceStatus] = {}
+        self.issues: tuple[IssueResult, ...] | None = None
+        self.rounds: list[Round] = []
+        self.stale = False  # firings since the statuses were last worked out can change them
 
 
 def score_case(case: Case, program: Program, engine: EngineName = "durable") -> Ruling:
