@@ -8,11 +8,12 @@ priority (two different outcomes at the top priority are a conflict in the rules
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from engine.cases.slotted import maker
 from engine.errors import EngineError
 from engine.model import Evidence, Firing
 from engine.rules.program import Effect, Expr, Rule
@@ -50,6 +51,8 @@ _OUTCOMES_CACHED = 10_000  # sets of fired outcome rules whose decision is kept
 _FINDINGS_CACHED = 10_000  # findings (of items, of issues) kept to be given again
 ONE = Decimal("1")
 _NOTHING: frozenset[str] = frozenset()
+# Ruling(...) by keyword, without its frozen __init__ (one object.__setattr__ a field: 2 µs)
+_RULING: Callable[..., Ruling] = maker(Ruling)
 # what a rule's firing says of an item it targets: the mark's number, the rule, the alias bound
 # to the item, the requirements of it met, and the (issue, weight) of each score it gives it
 _ItemMark = tuple[int, str, str, frozenset[str], tuple[tuple[str | None, Expr | None], ...]]
@@ -343,7 +346,7 @@ class Decider:
         appeal = None
         if case.dispute.appeal is not None and ruling != "appeal_rejected":
             appeal = "confirmed" if ruling == case.dispute.appeal.ruling else "changed"
-        return Ruling(
+        return _RULING(
             case_id=case.case_id,
             rules=self._rules_ref(prepared.params.profile),
             ruling=ruling,
