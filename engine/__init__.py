@@ -11,6 +11,9 @@ The public API is what this module exports; everything else is internal::
         scored = scorer.score(case)
         print(ruling_json(scored.ruling))
         html = build_report(scorer, scored, fmt="html", lang="en")
+
+Many cases at once: ``scorer.score_many(cases)`` gives each case's ``Scored`` or the exception
+that stopped it, in order, working in blocks (faster, above all with the durable engine).
 """
 
 from engine.compiled import use_sources_when_needed

@@ -1,7 +1,8 @@
 """The common shard (JSON Lines scored with one program, no as_of, no test hook) is read on a
-tighter loop (engine.batch.shard._plain_lines): the lines the fast path takes are scored in blocks
-(Scorer.score_many), every other input goes through the general loop (_lines). Both loops write the same shard,
-byte for byte: results, disagreements and stats, error rows included."""
+tighter loop (engine.batch.shard._plain_lines): the lines the fast path takes are scored in
+blocks (Scorer.score_many), every other input goes through the general loop (_lines). Both
+loops write the same shard, byte for byte: results, disagreements and stats, error rows
+included."""
 
 from __future__ import annotations
 
