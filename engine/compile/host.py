@@ -174,13 +174,21 @@ class DurableEvaluator:
 
     @contextmanager
     def session(self) -> Iterator[DurableSession]:
+        if _RECORDERS.get(self.ruleset) is not self.recorder:  # the host was dropped since
+            self.ruleset, self.recorder = _register(self.program)
         self._serial += 1
         sid = str(self._serial)
         session = DurableSession(self.ruleset, sid, self.recorder)
+        self.recorder.started = False
         try:
             yield session
         finally:
-            if session.counter:
+            if session.broken or (session.counter and not self.recorder.started):
+                # never delete a session after a failure in the C core (its state may be
+                # corrupt) or one in which nothing fired (delete_state segfaults): drop the
+                # host, and the next session is made on a fresh one
+                _reset_host()
+            elif session.counter:
                 try:
                     shared_host().delete_state(self.ruleset, sid)
                 except Exception as exc:  # noqa: BLE001 - a failed delete must be seen
