@@ -16,7 +16,7 @@ from conftest import CASEFILES, ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.cases.load import parse_jsonl_line
+from engine.cases.load import load_case, parse_jsonl_line
 from engine.cases.quick import quick_case, quick_reader, source_loc
 from engine.cases.slotted import maker, twin
 from engine.cases.text import load_yaml
@@ -482,3 +482,24 @@ def test_records_are_made_as_their_constructor_makes_them(cls: type[Any]) -> Non
     assert type(made) is cls
     assert made == expected and _shape(made) == _shape(expected)
     assert (twin(cls) is None) == (cls is not SourceLoc and cls is not _Base)
+
+
+@pytest.mark.parametrize("part", ["round", "scored", "issue", "ruling"])
+def test_result_types_are_made_as_their_constructor_makes_them(
+    scorers: dict[str, Any], part: str
+) -> None:
+    # Round, Scored and IssueResult are classes of mypyc when the scoring path runs compiled
+    # (their fields in a C struct, no twin): each field is set by its descriptor
+    scored = scorers["reference"].score(load_case(CASEFILES / "not-received-valid-receipt.yaml"))
+    obj = {
+        "round": scored.rounds[0], "scored": scored, "issue": scored.issues[0],
+        "ruling": scored.ruling,
+    }[part]  # fmt: skip
+    cls = type(obj)
+    values = {field.name: getattr(obj, field.name) for field in dataclasses.fields(cls)}
+    made = maker(cls)(**values)
+    assert type(made) is cls
+    assert made == obj == cls(**values)
+    assert all(getattr(made, name) is value for name, value in values.items())
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(made, next(iter(values)), None)

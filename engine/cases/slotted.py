@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 __all__ = ["construct_source", "maker", "twin"]
 
@@ -22,7 +22,10 @@ def construct_source(cls: type[Any], args: list[str], env: dict[str, Any]) -> li
     """Code that makes the frozen, slotted dataclass ``cls`` from ``args`` ("field=variable";
     every other field gets its default) and returns it: through its twin (0.33 µs for an
     Order), else by each slot's descriptor (0.85 µs), else by its constructor."""
-    if not hasattr(cls, "__slots__") or hasattr(cls, "__post_init__"):
+    fields = {field.name for field in dataclasses.fields(cls)}
+    # compiled by mypyc: its fields are slots of a C struct, set by their descriptors
+    compiled = set(vars(cls).get("__mypyc_attrs__", ())) == fields
+    if not (hasattr(cls, "__slots__") or compiled) or hasattr(cls, "__post_init__"):
         return [f"    return cls({', '.join(args)})"]
     given = dict(arg.split("=", 1) for arg in args)
     values = []
@@ -60,11 +63,21 @@ def twin(cls: type[Any]) -> type[Any] | None:
     return plain
 
 
+def _new(cls: type[Any]) -> Callable[[type[Any]], Any]:
+    """``object.__new__``, or the class's own ``__new__`` where Python refuses the former for
+    it (a class compiled by mypyc: its fields are slots of its own C struct)."""
+    try:
+        object.__new__(cls)
+    except TypeError:
+        return cast(Callable[[type[Any]], Any], cls.__new__)
+    return object.__new__
+
+
 def maker(cls: type[Any]) -> Callable[..., Any]:
     """A function of every field of ``cls`` in order (positional) that makes it as
     ``construct_source`` does."""
     names = [field.name for field in dataclasses.fields(cls)]
-    env: dict[str, Any] = {"new": object.__new__, "cls": cls}
+    env: dict[str, Any] = {"new": _new(cls), "cls": cls}
     lines = [f"def make({', '.join(names)}):"]
     lines += construct_source(cls, [f"{name}={name}" for name in names], env)
     exec(compile("\n".join(lines), f"<casefile/1 fast path: {cls.__name__}>", "exec"), env)

@@ -53,6 +53,7 @@ ONE = Decimal("1")
 _NOTHING: frozenset[str] = frozenset()
 # Ruling(...) by keyword, without its frozen __init__ (one object.__setattr__ a field: 2 µs)
 _RULING: Callable[..., Ruling] = maker(Ruling)
+_ISSUE_RESULT: Callable[..., IssueResult] = maker(IssueResult)
 # what a rule's firing says of an item it targets: the mark's number, the rule, the alias bound
 # to the item, the requirements of it met, and the (issue, weight) of each score it gives it
 _ItemMark = tuple[int, str, str, frozenset[str], tuple[tuple[str | None, Expr | None], ...]]
@@ -234,7 +235,7 @@ class Decider:
             issue = self._issues[name]
             if name in skipped:
                 standard = as_decimal(self.plan.evaluate(issue.standard, env))
-                results.append(IssueResult(
+                results.append(_ISSUE_RESULT(
                     issue=name, burden=burden, standard=standard, lower_bound=ZERO, margin=ZERO,
                     score=ZERO, against=ZERO, status="skipped", supporting=(), opposing=(),
                 ))  # fmt: skip
@@ -263,7 +264,7 @@ class Decider:
             else:
                 status = "not_proven"
             results.append(
-                IssueResult(
+                _ISSUE_RESULT(
                     issue=name,
                     burden=burden,
                     standard=standard,

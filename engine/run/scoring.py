@@ -7,11 +7,12 @@ loop, so they see identical facts and must give identical firings.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any, Literal, Protocol
 
+from engine.cases.slotted import maker
 from engine.compile.reference import ReferenceEvaluator
 from engine.errors import CaseFileError, Problem, did_you_mean
 from engine.model import Case, Firing, SourceLoc
@@ -48,6 +49,11 @@ class Scored:
     rounds: tuple[Round, ...]
     prepared: Prepared
     issues: tuple[IssueResult, ...]
+
+
+# made without their frozen __init__ (one object.__setattr__ a field; engine.cases.slotted)
+_ROUND: Callable[..., Round] = maker(Round)
+_SCORED: Callable[..., Scored] = maker(Scored)
 
 
 class _ReferenceSessions:
@@ -179,7 +185,7 @@ class Scorer:
             stale = stale or decider.changes_statuses(fired)
             if trace:
                 play.rounds.append(
-                    Round(stratum=stratum, facts=tuple(facts), firings=frozenset(fired))
+                    _ROUND(stratum=stratum, facts=tuple(facts), firings=frozenset(fired))
                 )
         play.statuses = statuses
         play.issues = issues
@@ -196,7 +202,7 @@ class Scorer:
         if issues is None:
             issues = self.decider.issues(prepared, firings, statuses)
         ruling = self.decider.ruling(prepared, firings, statuses, issues)
-        return Scored(
+        return _SCORED(
             ruling=ruling,
             firings=frozenset(firings),
             rounds=tuple(play.rounds),
