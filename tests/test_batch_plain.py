@@ -1,8 +1,9 @@
 """The common shard (JSON Lines scored with one program, no as_of, no test hook) is read on a
 tighter loop (engine.batch.shard._plain_lines): the lines the fast path takes are scored in
-blocks (Scorer.score_many), every other input goes through the general loop (_lines). Both
-loops write the same shard, byte for byte: results, disagreements and stats, error rows
-included."""
+blocks (Scorer.score_many), every other input goes through the general loop (_lines), which
+scores in blocks too (and, in impact mode, under both programs). Whatever the loop and the
+block, a shard is written the same, byte for byte: results, disagreements and stats, error
+rows included, as case by case (blocks of one)."""
 
 from __future__ import annotations
 
@@ -58,13 +59,19 @@ def _lines() -> list[str]:
     ]
 
 
+_PLAIN = shard_module._plain
+
+
 def _shard_files(out: Path) -> dict[str, bytes]:
     return {path.name: path.read_bytes() for path in sorted((out / "shards").iterdir())}
 
 
-def _score(archive: Path, out: Path, program: Program, plain: bool, monkeypatch: Any) -> None:
-    taken = shard_module._plain
+def _score(
+    archive: Path, out: Path, program: Program, plain: bool, block: int, monkeypatch: Any
+) -> None:
+    taken = _PLAIN
     monkeypatch.setattr(shard_module, "_plain", lambda shard, job: plain and taken(shard, job))
+    monkeypatch.setattr(shard_module, "BLOCK", block)
     job = Job(out=str(out), mode="score", engine="reference", rules=(program.digest,))
     for shard in plan_archive([str(archive)], shard_cases=70).shards:
         assert taken(shard, job)
@@ -83,9 +90,9 @@ def test_the_plain_loop_writes_the_shard_the_general_loop_writes(
     declared: bool,
     block: int,
 ) -> None:
-    """The plain loop scores its cases in blocks (the general one case by case); the inputs
-    it leaves to the general loop come out between the blocks, in the shard's order."""
-    monkeypatch.setattr(shard_module, "BLOCK", block)
+    """The plain loop scores its cases in blocks; the inputs it leaves to the general loop
+    come out between the blocks, in the shard's order, as the general loop writes them case
+    by case."""
     if declared:
         root = rules_copy()
         (root / "evidence" / "stations.yaml").write_text(STATIONS, encoding="utf-8")
@@ -94,8 +101,8 @@ def test_the_plain_loop_writes_the_shard_the_general_loop_writes(
     install_programs([program])
     name = "archive.jsonl.gz" if gz else "archive.jsonl"
     archive = write_jsonl(tmp_path / name, _lines(), gz=gz)
-    _score(archive, tmp_path / "plain", program, True, monkeypatch)
-    _score(archive, tmp_path / "general", program, False, monkeypatch)
+    _score(archive, tmp_path / "plain", program, True, block, monkeypatch)
+    _score(archive, tmp_path / "general", program, False, 1, monkeypatch)
     plain, general = _shard_files(tmp_path / "plain"), _shard_files(tmp_path / "general")
     assert plain == general
     rows = b"".join(data for name, data in plain.items() if name.endswith(".jsonl"))
@@ -103,6 +110,59 @@ def test_the_plain_loop_writes_the_shard_the_general_loop_writes(
     assert any("unknown dispute type" in error["message"] for error in errors)  # the scorer's
     assert any("more than a case may be" in error["message"] for error in errors)  # the reader's
     assert len(rows.splitlines()) == len([line for line in _lines() if line.strip()])
+
+
+@pytest.mark.parametrize("block", [5, shard_module.BLOCK])
+def test_the_general_loop_writes_in_blocks_what_it_writes_case_by_case(
+    tmp_path: Path,
+    program: Program,
+    monkeypatch: pytest.MonkeyPatch,
+    block: int,
+) -> None:
+    install_programs([program])
+    archive = write_jsonl(tmp_path / "archive.jsonl", _lines())
+    _score(archive, tmp_path / "blocks", program, False, block, monkeypatch)
+    _score(archive, tmp_path / "one", program, False, 1, monkeypatch)
+    assert _shard_files(tmp_path / "blocks") == _shard_files(tmp_path / "one")
+
+
+@pytest.mark.parametrize("block", [5, shard_module.BLOCK])
+def test_impact_in_blocks_writes_what_it_writes_case_by_case(
+    tmp_path: Path,
+    program: Program,
+    rules_copy: Callable[..., Path],
+    monkeypatch: pytest.MonkeyPatch,
+    block: int,
+) -> None:
+    """Two programs that read cases differently (the new one declares fields the old one
+    refuses) and rule differently (a lower maximum): each case's two rulings, its errors
+    under one program or both, and the flips come out the same whatever the block."""
+    root = rules_copy(("parameters.yaml", "        value: 50.00\n", "        value: 40.00\n"))
+    (root / "evidence" / "stations.yaml").write_text(STATIONS, encoding="utf-8")
+    new = load_rules(root)
+    install_programs([program, new])
+    archive = write_jsonl(tmp_path / "archive.jsonl", _lines())
+    written = {}
+    for size in (block, 1):
+        monkeypatch.setattr(shard_module, "BLOCK", size)
+        out = tmp_path / f"block-{size}"
+        job = Job(out=str(out), mode="impact", engine="reference",
+                  rules=(program.digest, new.digest))  # fmt: skip
+        for shard in plan_archive([str(archive)], shard_cases=70).shards:
+            score_shard(shard, job)
+        written[size] = _shard_files(out)
+    assert written[block] == written[1]
+    rows = [
+        json.loads(row)
+        for name, data in written[1].items()
+        if name.endswith(".jsonl")
+        for row in data.splitlines()
+    ]
+    assert len(rows) == len([line for line in _lines() if line.strip()])
+    assert any(row.get("changed") for row in rows)  # the lower maximum flips amounts
+    assert any("error" in row for row in rows)
+    assert any("error" in (row.get("old") or {}) and "error" not in (row.get("new") or {})
+               for row in rows)  # fmt: skip
 
 
 def _as_bounded_lines_read(shard: Shard) -> list[tuple[int, bytes | None, str]]:

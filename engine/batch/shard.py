@@ -221,21 +221,23 @@ def score_shard(shard: Shard, job: Job) -> ShardOutcome:
 def _lines(
     entries: Iterable[Entry], job: Job, scorers: list[Scorer], tally: Tally | ImpactTally
 ) -> Iterator[bytes]:
+    """One row for each entry, in order: its error row, else its case scored (with each
+    program, in impact mode, and compared). The cases are scored in blocks of ``BLOCK``
+    (``Scorer.score_many``); a row that needs no scoring waits for the block before it."""
     # the case fields each program declares: a case is read as each program reads it, so a
     # field only the new rules declare makes it an error under the old ones (an impact change)
     declared = [scorer.program.declared_fields() for scorer in scorers]
     one_reading = all(fields == declared[0] for fields in declared)
-    explained = (
-        responsibility(scorers[0].program, scorers[1].program)
-        if isinstance(tally, ImpactTally)
-        else None
-    )
     as_of_tz = policy_timezone(scorers[-1].program) if job.as_of else None
+    block: list[_Read] = []
     for entry in entries:
         if entry.error is not None or (entry.raw is None and not entry.bundle):
             error = entry.error or CaseFileError([])
+            row = error_row(None, str(error.loc or entry.loc), "CaseFileError", str(error))
+            yield from _block_rows(block, scorers, tally)
+            block = []
             tally.add_error("CaseFileError")
-            yield error_row(None, str(error.loc or entry.loc), "CaseFileError", str(error))
+            yield row
             continue
         if entry.bundle:  # read with each program's own reading declarations and fields
             readings = [_bundle(entry, scorer) for scorer in scorers[: 1 if one_reading else None]]
@@ -252,6 +254,8 @@ def _lines(
         if case is None:
             exc = readings[0]
             assert isinstance(exc, CaseFileError)
+            yield from _block_rows(block, scorers, tally)
+            block = []
             tally.add_error("CaseFileError")
             yield error_row(
                 case_id_of(entry.raw), str(exc.loc or entry.loc), "CaseFileError", str(exc)
@@ -259,28 +263,66 @@ def _lines(
             continue
         if job.hook is not None:
             job.hook.maybe_kill(case.case_id)
-        if isinstance(tally, ImpactTally):
-            each = readings * len(scorers) if one_reading else readings
-            old, new = (
-                _try_score(scorer, read) if isinstance(read, Case) else read
-                for scorer, read in zip(scorers, each, strict=True)
-            )
+        block.append(_Read(case, readings, case.source or entry.loc))
+        if len(block) >= BLOCK:
+            yield from _block_rows(block, scorers, tally)
+            block = []
+    yield from _block_rows(block, scorers, tally)
 
-            def responsible(case: Case = case, old: Any = old, new: Any = new) -> list[str]:
-                assert explained is not None
-                params = (_params(scorers[0], case), _params(scorers[1], case))
-                return explained.explain(case, old, new, params)
 
-            row = compare_rulings(case, old, new, responsible)
-            line, written = _row_or_error(case.source or entry.loc, row)
-            if written:
-                tally.add(case, row)
-            else:
-                tally.add_error("InternalJSONEncodeError")
-            yield line
-            continue
-        assert isinstance(tally, Tally)
-        yield _scored_row(scorers[0], case, case.source or entry.loc, tally)
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """A case read for ``_lines``: as each program reads it (one reading when they read it
+    alike; a CaseFileError where one cannot), and its place."""
+
+    case: Case
+    readings: list[Case | CaseFileError]
+    where: SourceLoc
+
+
+def _block_rows(
+    block: list[_Read], scorers: list[Scorer], tally: Tally | ImpactTally
+) -> Iterator[bytes]:
+    """The rows of a block of cases read by ``_lines``, scored together."""
+    if not block:
+        return
+    if isinstance(tally, Tally):
+        yield from _scored_rows(scorers[0], [(read.case, read.where) for read in block], tally)
+        return
+    explained = responsibility(scorers[0].program, scorers[1].program)
+    # the old rules score each case's first reading, the new ones its last (the same one
+    # when both programs read it alike)
+    olds = _rulings(scorers[0], [read.readings[0] for read in block])
+    news = _rulings(scorers[1], [read.readings[-1] for read in block])
+    for read, old, new in zip(block, olds, news, strict=True):
+        case = read.case
+
+        def responsible(case: Case = case, old: Any = old, new: Any = new) -> list[str]:
+            params = (_params(scorers[0], case), _params(scorers[1], case))
+            return explained.explain(case, old, new, params)
+
+        row = compare_rulings(case, old, new, responsible)
+        line, written = _row_or_error(read.where, row)
+        if written:
+            tally.add(case, row)
+        else:
+            tally.add_error("InternalJSONEncodeError")
+        yield line
+
+
+def _rulings(scorer: Scorer, readings: list[Case | CaseFileError]) -> list[Any]:
+    """Each reading's Ruling, or the exception that stopped it (a CaseFileError as is): the
+    cases scored together (``Scorer.score_many``)."""
+    cases = [read for read in readings if isinstance(read, Case)]
+    scored = iter(scorer.score_many(cases, trace=False, block=max(len(cases), 1)))
+    results: list[Any] = []
+    for read in readings:
+        if isinstance(read, Case):
+            result = next(scored)
+            results.append(result.ruling if isinstance(result, Scored) else result)
+        else:
+            results.append(read)
+    return results
 
 
 def _plain(shard: Shard, job: Job) -> bool:
@@ -333,12 +375,6 @@ def _scored_rows(
         yield _row(case, where, result.ruling if isinstance(result, Scored) else result, tally)
 
 
-def _scored_row(scorer: Scorer, case: Case, where: SourceLoc, tally: Tally) -> bytes:
-    """The case scored: its ruling/1 row (compact), or its error row; counted in ``tally``.
-    ``where``: the case's place (its source, else the entry's)."""
-    return _row(case, where, _try_score(scorer, case), tally)
-
-
 def _row(case: Case, where: SourceLoc, result: Ruling | Exception, tally: Tally) -> bytes:
     if isinstance(result, Exception):
         tally.add_error(type(result).__name__)
@@ -360,14 +396,6 @@ def _row_or_error(where: SourceLoc, data: Mapping[str, Any]) -> tuple[bytes, boo
     except orjson.JSONEncodeError as exc:
         source = str(where)
         return error_row(None, source, "InternalJSONEncodeError", f"{source}: {exc}"), False
-
-
-def _try_score(scorer: Scorer, case: Case) -> Any:
-    """The case's Ruling, or the exception that stopped it (any: a case never stops a shard)."""
-    try:
-        return scorer.score(case, trace=False).ruling
-    except Exception as exc:  # noqa: BLE001 - reported as the case's error row
-        return exc
 
 
 def _describe(exc: Exception) -> tuple[str, str]:
