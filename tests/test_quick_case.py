@@ -484,16 +484,19 @@ def test_records_are_made_as_their_constructor_makes_them(cls: type[Any]) -> Non
     assert (twin(cls) is None) == (cls is not SourceLoc and cls is not _Base)
 
 
-@pytest.mark.parametrize("part", ["round", "scored", "issue", "ruling"])
+@pytest.mark.parametrize("part", ["round", "scored", "issue", "ruling", "next_step", "reason"])
 def test_result_types_are_made_as_their_constructor_makes_them(
     scorers: dict[str, Any], part: str
 ) -> None:
     # Round, Scored and IssueResult are classes of mypyc when the scoring path runs compiled
     # (their fields in a C struct, no twin): each field is set by its descriptor
-    scored = scorers["reference"].score(load_case(CASEFILES / "not-received-valid-receipt.yaml"))
+    path = CASEFILES / "damaged-receipt-confirmed-one-view-buyer-not-asked.yaml"
+    scored = scorers["reference"].score(load_case(path))
+    assert scored.ruling.next_step is not None  # the buyer is asked for more evidence
     obj = {
         "round": scored.rounds[0], "scored": scored, "issue": scored.issues[0],
-        "ruling": scored.ruling,
+        "ruling": scored.ruling, "next_step": scored.ruling.next_step,
+        "reason": scored.ruling.next_step.what,
     }[part]  # fmt: skip
     cls = type(obj)
     values = {field.name: getattr(obj, field.name) for field in dataclasses.fields(cls)}

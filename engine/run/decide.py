@@ -54,6 +54,8 @@ _NOTHING: frozenset[str] = frozenset()
 # Ruling(...) by keyword, without its frozen __init__ (one object.__setattr__ a field: 2 µs)
 _RULING: Callable[..., Ruling] = maker(Ruling)
 _ISSUE_RESULT: Callable[..., IssueResult] = maker(IssueResult)
+_NEXT_STEP: Callable[..., NextStep] = maker(NextStep)
+_REASON: Callable[..., Reason] = maker(Reason)
 # what a rule's firing says of an item it targets: the mark's number, the rule, the alias bound
 # to the item, the requirements of it met, and the (issue, weight) of each score it gives it
 _ItemMark = tuple[int, str, str, frozenset[str], tuple[tuple[str | None, Expr | None], ...]]
@@ -332,9 +334,9 @@ class Decider:
                 self.plan.evaluate(effect.next_step_until, env) if effect.next_step_until else None
             )
             what = prepared.params.quote(effect.next_step_what)
-            next_step = NextStep(
+            next_step = _NEXT_STEP(
                 party=effect.next_step_party,
-                what=Reason(rule=outcome_rule.id, zh=what.zh, en=what.en),
+                what=_REASON(rule=outcome_rule.id, zh=what.zh, en=what.en),
                 until=self._time(until),
             )
         appeal_deadline = None
