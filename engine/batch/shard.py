@@ -229,16 +229,12 @@ def _lines(
     declared = [scorer.program.declared_fields() for scorer in scorers]
     one_reading = all(fields == declared[0] for fields in declared)
     as_of_tz = policy_timezone(scorers[-1].program) if job.as_of else None
-    block: list[_Read] = []
-    for entry in entries:
+
+    def read_entry(entry: Entry) -> _Read | bytes:
+        """The entry's case as each program reads it, or its error row."""
         if entry.error is not None or (entry.raw is None and not entry.bundle):
             error = entry.error or CaseFileError([])
-            row = error_row(None, str(error.loc or entry.loc), "CaseFileError", str(error))
-            yield from _block_rows(block, scorers, tally)
-            block = []
-            tally.add_error("CaseFileError")
-            yield row
-            continue
+            return error_row(None, str(error.loc or entry.loc), "CaseFileError", str(error))
         if entry.bundle:  # read with each program's own reading declarations and fields
             readings = [_bundle(entry, scorer) for scorer in scorers[: 1 if one_reading else None]]
         else:
@@ -254,19 +250,26 @@ def _lines(
         if case is None:
             exc = readings[0]
             assert isinstance(exc, CaseFileError)
-            yield from _block_rows(block, scorers, tally)
-            block = []
-            tally.add_error("CaseFileError")
-            yield error_row(
+            return error_row(
                 case_id_of(entry.raw), str(exc.loc or entry.loc), "CaseFileError", str(exc)
             )
-            continue
-        if job.hook is not None:
-            job.hook.maybe_kill(case.case_id)
-        block.append(_Read(case, readings, case.source or entry.loc))
-        if len(block) >= BLOCK:
+        return _Read(case, readings, case.source or entry.loc)
+
+    block: list[_Read] = []
+    for entry in entries:
+        read = read_entry(entry)
+        if isinstance(read, _Read):
+            if job.hook is not None:
+                job.hook.maybe_kill(read.case.case_id)
+            block.append(read)
+            if len(block) < BLOCK:
+                continue
             yield from _block_rows(block, scorers, tally)
-            block = []
+        else:
+            yield from _block_rows(block, scorers, tally)
+            tally.add_error("CaseFileError")
+            yield read
+        block = []
     yield from _block_rows(block, scorers, tally)
 
 
