@@ -26,9 +26,22 @@ def test_the_cache_agrees_with_fresh_resolution_around_every_boundary(
     for day in sorted(days):
         if day < date(2015, 1, 1):
             continue
-        for hour in (0, 23):
-            when = datetime(day.year, day.month, day.day, hour, 30, tzinfo=CST)
-            assert plan.parameters(platform, when) == resolve_parameters(program, platform, when)
+        midnight = datetime(day.year, day.month, day.day, tzinfo=CST)
+        for when in (
+            midnight + timedelta(minutes=30),
+            midnight + timedelta(hours=23, minutes=30),
+            # the same moments around China's midnight written in other offsets, asked twice
+            # (the second time from the per-day cache)
+            (midnight - timedelta(microseconds=1)).astimezone(UTC),
+            midnight.astimezone(UTC),
+            (midnight + timedelta(seconds=1)).astimezone(timezone(timedelta(hours=-5))),
+            (midnight - timedelta(seconds=1)).astimezone(timezone(timedelta(hours=14))),
+        ):
+            if when.astimezone(CST).date() < date(2015, 1, 1):  # before the whole policy
+                continue
+            fresh = resolve_parameters(program, platform, when)
+            assert plan.parameters(platform, when) == fresh
+            assert plan.parameters(platform, when) == fresh
 
 
 def test_the_late_shipment_maximum_follows_the_profile_dates(program: Program) -> None:

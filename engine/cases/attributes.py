@@ -24,6 +24,8 @@ _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 _NAME = itemgetter(0)  # an attribute's name
 Typer = Callable[[Any], Any]  # raw value -> typed value, None when it does not fit
 _FINGERPRINT = hashlib.blake2b(digest_size=16)  # copied for each item: no arguments to parse
+_NAME_TEXTS: dict[str, str] = {}  # a kind's or an attribute's name -> its repr, made once
+_NAMES_KEPT = 4096  # names come from the rules' kinds: a few dozen
 
 
 def parse_duration(text: str) -> int | None:
@@ -145,21 +147,40 @@ def file_type(name: str) -> str:
     return last[dot + 1 :].lower() if 0 < dot < len(last) - 1 else ""
 
 
-def _pair_text(pair: object) -> str:
-    """``repr(pair)``, written out for a (name, value) pair."""
-    if type(pair) is tuple and len(pair) == 2:
-        return f"({pair[0]!r}, {pair[1]!r})"
-    return repr(pair)
+def _name_text(name: object) -> str:
+    """``repr(name)``; a name's text made once (names are the few the kinds declare)."""
+    if type(name) is not str:
+        return repr(name)
+    text = _NAME_TEXTS.get(name)
+    if text is None:
+        text = repr(name)
+        if len(_NAME_TEXTS) < _NAMES_KEPT:
+            _NAME_TEXTS[name] = text
+    return text
 
 
 def fingerprint(item: Evidence) -> str:
     """Equal for two items of the same kind with the same attributes (a resubmission): the
-    digest of ``repr((kind, sorted(attributes)))``, with the text of each (name, value) pair
-    written out (entering the repr of a container is slow)."""
+    digest of ``repr((kind, sorted(attributes)))``, written out part by part (entering the
+    repr of a container is slow) and joined once."""
     # as objects: compiled, a typed loop would refuse what is not a (name, value) pair
-    ordered = sorted(item.attributes, key=_NAME)
-    attributes: Sequence[object] = ordered
-    pairs = ", ".join([_pair_text(pair) for pair in attributes])
+    attributes: Sequence[object] = item.attributes
+    if len(attributes) > 1:  # one attribute is in order as it is
+        ordered = sorted(item.attributes, key=_NAME)
+        attributes = ordered
+    parts = ["(", _name_text(item.kind), ", ["]
+    for n, pair in enumerate(attributes):
+        if n:
+            parts.append(", ")
+        if type(pair) is tuple and len(pair) == 2:
+            parts.append("(")
+            parts.append(_name_text(pair[0]))
+            parts.append(", ")
+            parts.append(repr(pair[1]))
+            parts.append(")")
+        else:
+            parts.append(repr(pair))
+    parts.append("])")
     digest = _FINGERPRINT.copy()
-    digest.update(f"({item.kind!r}, [{pairs}])".encode())
+    digest.update("".join(parts).encode())
     return digest.hexdigest()

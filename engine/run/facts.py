@@ -45,7 +45,7 @@ from engine.run.notices import Notice
 from engine.run.params import Resolved, policy_timezone, resolve_parameters
 from engine.run.readings import file_types, read_min, read_values
 from engine.run.results import EvidenceStatus, IssueResult
-from engine.run.values import Compiled, compile_value
+from engine.run.values import Compiled, compile_value, epoch_seconds
 
 __all__ = [
     "FactPlan",
@@ -61,6 +61,7 @@ _UNSET = object()
 _PARAM_FACT = "param fact"  # its key among what is worked out once per set of parameter values
 _DAYS_CACHED = 100_000  # (platform, day) pairs whose parameters are kept: decades of days
 _SCORES_KEPT = 10_000  # issue scores whose fact form is kept
+_EXACT_SECONDS = 2**33  # below, a time's whole seconds since 1970 are exact (engine.run.values)
 
 Fact = dict[str, Any]
 _TABLES: dict[str, Mapping[str, Type]] = {
@@ -100,8 +101,10 @@ class FactPlan:
         self._evaluated: dict[int, tuple[Compiled, bool]] = {}
         self._per_values: dict[int, tuple[Mapping[str, Any], dict[Any, Any]]] = {}
         self._params: dict[tuple[str, int], Resolved] = {}
-        self._params_on: dict[tuple[str, str], Resolved] = {}  # (platform, day) -> the same
+        self._params_on: dict[tuple[str, int], Resolved] = {}  # (platform, day) -> the same
         self.timezone = policy_timezone(program)
+        offset = self.timezone.utcoffset(None)
+        self._offset = offset.days * 86400 + offset.seconds  # whole minutes, in seconds
         changes = {v.since for p in program.parameters for v in p.values}
         for profile in program.profiles:
             changes.add(profile.since or "")
@@ -261,17 +264,22 @@ class FactPlan:
     def parameters(self, platform: str, when: datetime) -> Resolved:
         """The parameters in force for a case, cached by platform and by the period between two
         dates on which some value or profile changes (an archive spans years of days)."""
-        day = when.astimezone(self.timezone).date().isoformat()
-        dated = self._params_on.get((platform, day))
+        # the day's number in the policy's time zone (days since 1970-01-01), without making
+        # the local time and its text for every case; the per-day cache is left to the times
+        # whose whole seconds are surely exact (from 1970 to 2242)
+        seconds = epoch_seconds(when)
+        number = (seconds + self._offset) // 86400 if 0 <= seconds < _EXACT_SECONDS else -1
+        dated = self._params_on.get((platform, number)) if number >= 0 else None
         if dated is not None:
             return dated
+        day = when.astimezone(self.timezone).date().isoformat()
         key = (platform, bisect.bisect_right(self._boundaries, day))
         found = self._params.get(key)
         if found is None:
             found = self._params[key] = resolve_parameters(self.program, platform, when)
         dated = found if found.day == day else replace(found, day=day)
-        if len(self._params_on) < _DAYS_CACHED:
-            self._params_on[(platform, day)] = dated
+        if number >= 0 and len(self._params_on) < _DAYS_CACHED:
+            self._params_on[(platform, number)] = dated
         return dated
 
 
