@@ -190,13 +190,14 @@ def main() -> int:
     section = render(results, args)
     print(section)
     if args.write:
-        text = args.write.read_text(encoding="utf-8")
+        # a file not there yet is made (a long run is not lost for want of it)
+        text = args.write.read_text(encoding="utf-8") if args.write.exists() else ""
         block = f"{BEGIN}\n{section}\n{END}"
         if BEGIN in text:
             text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: block, text,
                           flags=re.S)  # fmt: skip
         else:
-            text = text.rstrip("\n") + "\n\n" + block + "\n"
+            text = (text.rstrip("\n") + "\n\n" if text.strip() else "") + block + "\n"
         args.write.write_text(text, encoding="utf-8")
     return 0
 
