@@ -71,6 +71,7 @@ def test_compiled_and_source_modules_give_identical_rulings(scorers: dict[str, S
 def test_a_source_changed_since_it_was_compiled_sends_every_module_to_its_source(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("ADJUDICATE_PURE", raising=False)  # set only at the end
     stamp = tmp_path / "compiled.json"
     digests = compiled.digests()
     monkeypatch.setattr(compiled, "STAMP", stamp)
