@@ -45,7 +45,7 @@ from engine.run.notices import Notice
 from engine.run.params import Resolved, policy_timezone, resolve_parameters
 from engine.run.readings import file_types, read_min, read_values
 from engine.run.results import EvidenceStatus, IssueResult
-from engine.run.values import Compiled, compile_value, epoch_seconds
+from engine.run.values import EXACT_SECONDS, Compiled, compile_value, epoch_seconds
 
 __all__ = [
     "FactPlan",
@@ -61,7 +61,6 @@ _UNSET = object()
 _PARAM_FACT = "param fact"  # its key among what is worked out once per set of parameter values
 _DAYS_CACHED = 100_000  # (platform, day) pairs whose parameters are kept: decades of days
 _SCORES_KEPT = 10_000  # issue scores whose fact form is kept
-_EXACT_SECONDS = 2**33  # below, a time's whole seconds since 1970 are exact (engine.run.values)
 
 Fact = dict[str, Any]
 _TABLES: dict[str, Mapping[str, Type]] = {
@@ -268,7 +267,7 @@ class FactPlan:
         # the local time and its text for every case; the per-day cache is left to the times
         # whose whole seconds are surely exact (from 1970 to 2242)
         seconds = epoch_seconds(when)
-        number = (seconds + self._offset) // 86400 if 0 <= seconds < _EXACT_SECONDS else -1
+        number = (seconds + self._offset) // 86400 if 0 <= seconds < EXACT_SECONDS else -1
         dated = self._params_on.get((platform, number)) if number >= 0 else None
         if dated is not None:
             return dated

@@ -16,6 +16,7 @@ from engine.rules.program import Expr, FieldRef
 __all__ = [
     "CALLS",
     "CENT",
+    "EXACT_SECONDS",
     "OPERATIONS",
     "Compiled",
     "binary",
@@ -29,7 +30,7 @@ CENT = Decimal("0.01")
 _EPOCH_ORDINAL = datetime(1970, 1, 1).toordinal()
 # below 2**33 seconds (the year 2242) a float timestamp's spacing is under a microsecond: int()
 # of it is then the whole seconds, whatever the microseconds
-_EXACT_SECONDS = 2**33
+EXACT_SECONDS = 2**33
 _OFFSETS_KEPT = 1024
 _offsets: dict[timezone, int] = {}  # a fixed offset in whole seconds -> their number
 
@@ -47,7 +48,7 @@ def epoch_seconds(value: Any) -> int:
                     (value.toordinal() - _EPOCH_ORDINAL) * 86400
                     + value.hour * 3600 + value.minute * 60 + value.second - offset
                 )  # fmt: skip
-                if 0 <= seconds < _EXACT_SECONDS:
+                if 0 <= seconds < EXACT_SECONDS:
                     return seconds
     return int(value.timestamp())
 
